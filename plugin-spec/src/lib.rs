@@ -1,0 +1,62 @@
+//! Docker plugin descriptors: names, addresses and the `.sock`, `.spec` and
+//! `.json` files that announce a plugin.
+//!
+//! A Docker-style host finds a plugin named `NAME` through one of three files
+//! (PROTOCOL.md §1–2):
+//!
+//! | file | holds | parsed by |
+//! | --- | --- | --- |
+//! | `NAME.sock` | the plugin's unix socket itself | [`PluginSpec::from_socket`] |
+//! | `NAME.spec` | one URL: `unix:///path.sock`, `tcp://host:port`, `https://host:port` | [`PluginSpec::from_spec_text`], [`PluginSpec::from_file`] |
+//! | `NAME.json` | `{"Addr": URL, "TLSConfig": {...}}` | [`PluginSpec::from_json_text`], [`PluginSpec::from_file`] |
+//!
+//! This crate turns those into a [`PluginSpec`]: a validated [`PluginName`], an
+//! [`Address`], optional [`TlsOptions`], the [`Source`] it came from, and any
+//! [`Warning`]s. It matches Docker wherever Docker is right and is stricter where
+//! Docker is unsafe: names that could escape the plugin directories, relative
+//! `unix://` paths, unknown URL schemes and oversized files are errors here.
+//! Every error is a [`SpecError`] that names the file and says what to do.
+//!
+//! It has no async code and does no I/O beyond reading a descriptor file.
+//!
+//! ```
+//! use plugin_spec::{Address, PluginName, PluginSpec, SourceKind};
+//!
+//! let name = PluginName::new("sshfs")?;
+//! let spec = PluginSpec::from_spec_text(name, " tcp://10.0.0.7:8080\n", "/etc/docker/plugins/sshfs.spec")?;
+//! assert_eq!(spec.address().to_string(), "tcp://10.0.0.7:8080");
+//! assert_eq!(spec.source().kind(), SourceKind::Spec);
+//!
+//! let name = PluginName::new("vault")?;
+//! let json = r#"{"addr": "https://vault.local:8443", "TLSConfig": {"CAFile": "/etc/ssl/ca.pem"}}"#;
+//! let spec = PluginSpec::from_json_text(name, json, "/etc/docker/plugins/vault.json")?;
+//! assert!(matches!(spec.address(), Address::Tls(hp) if hp.port() == 8443));
+//! assert_eq!(spec.tls().and_then(|t| t.ca_file()).and_then(|p| p.to_str()), Some("/etc/ssl/ca.pem"));
+//!
+//! let err = Address::parse("ftp://x").unwrap_err();
+//! assert!(err.to_string().contains("unknown scheme `ftp`"));
+//! # Ok::<(), plugin_spec::SpecError>(())
+//! ```
+
+mod address;
+mod descriptor;
+mod error;
+mod file;
+mod json;
+mod name;
+mod spec;
+mod tls;
+mod url;
+mod warning;
+
+pub use address::{Address, AddressProblem, HostPort, MAX_UNIX_PATH_LEN, UnixPath};
+pub use error::SpecError;
+pub use file::MAX_DESCRIPTOR_LEN;
+pub use name::{MAX_NAME_LEN, NameRule, PluginName};
+pub use spec::{PluginSpec, Source, SourceKind};
+pub use tls::TlsOptions;
+pub use warning::Warning;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
