@@ -1,1 +1,63 @@
-fn main() {}
+//! `cargo xtask`: the workspace's automation, one command per job.
+//!
+//! - `cargo xtask ci`: exactly what `.ci/run` checks (format, lints, docs,
+//!   layering, the test suite).
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets in
+//!   `fuzz/` for a bounded time each.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ci;
+mod command;
+mod fuzz;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Workspace automation for the Docker plugin crates.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every CI check: fmt, clippy, docs, layering, tests (what .ci/run runs).
+    Ci,
+    /// Run the cargo-fuzz targets in fuzz/ for a bounded time each.
+    Fuzz {
+        /// Seconds to fuzz each target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Targets to run (default: all of them).
+        targets: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    let result = match cli.command {
+        Command::Ci => ci::run(&root),
+        Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or(manifest_dir.clone(), PathBuf::from)
+}
