@@ -66,8 +66,19 @@ fn preflight(root: &Path) -> Result<(), String> {
 }
 
 fn fuzz_one(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<(), String> {
-    let mut cmd = rustup_nightly(&["cargo", "fuzz", "run", target, "--"]);
-    cmd.arg(format!("-max_total_time={seconds}"))
+    // New inputs go to the first corpus dir (not committed); the committed seeds
+    // are read as a second one.
+    let corpus = fuzz_dir.join("corpus").join(target);
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
+    let mut cmd = rustup_nightly(&["cargo", "fuzz", "run", target]);
+    cmd.arg(&corpus);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    cmd.arg("--")
+        .arg(format!("-max_total_time={seconds}"))
         .current_dir(fuzz_dir);
     let started = Instant::now();
     let out = cmd
