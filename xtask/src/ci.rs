@@ -9,20 +9,45 @@ use crate::command::{output, step};
 /// The README's test command.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
-/// Crates that must not depend on these (DESIGN.md, "must not know about"):
-/// checked on the normal (non-dev) dependency tree.
-const LAYERS: &[(&str, &[&str])] = &[(
-    "plugin-spec",
-    &[
-        "tokio",
-        "hyper",
-        "hyper-util",
-        "rustls",
-        "tokio-rustls",
-        "tower",
-        "notify",
-    ],
-)];
+/// Crates with optional features, checked with them off too.
+const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery"];
+
+/// Crates (with extra `cargo tree` arguments) that must not depend on these
+/// (DESIGN.md, "must not know about"): checked on the normal (non-dev)
+/// dependency tree.
+const LAYERS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "plugin-spec",
+        &[],
+        &[
+            "tokio",
+            "hyper",
+            "hyper-util",
+            "rustls",
+            "tokio-rustls",
+            "tower",
+            "notify",
+        ],
+    ),
+    (
+        "plugin-discovery",
+        &[],
+        &[
+            "hyper",
+            "hyper-util",
+            "http",
+            "rustls",
+            "tokio-rustls",
+            "tower",
+        ],
+    ),
+    // lookup and scan are plain sync code: no runtime without the `watch` feature.
+    (
+        "plugin-discovery",
+        &["--no-default-features"],
+        &["tokio", "notify", "futures-core"],
+    ),
+];
 
 pub(crate) fn run(root: &Path) -> Result<(), String> {
     step("format", root, cargo(&["fmt", "--all", "--check"]))?;
@@ -39,6 +64,22 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    for krate in NO_DEFAULT_FEATURES {
+        step(
+            &format!("clippy {krate} --no-default-features"),
+            root,
+            cargo(&[
+                "clippy",
+                "--locked",
+                "-p",
+                krate,
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+    }
     step("docs", root, {
         let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
         doc.env("RUSTDOCFLAGS", "-D warnings");
@@ -53,26 +94,25 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
 /// Checks that no crate reaches a dependency its layer must not know about.
 fn layers(root: &Path) -> Result<(), String> {
     println!("==> layers: normal dependencies of each crate");
-    for (krate, forbidden) in LAYERS {
-        let tree = output(
-            root,
-            cargo(&[
-                "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format",
-                "{p}",
-            ]),
-        )?;
+    for (krate, extra, forbidden) in LAYERS {
+        let mut args = vec![
+            "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ];
+        args.extend_from_slice(extra);
+        let tree = output(root, cargo(&args))?;
         let found: Vec<&str> = tree
             .lines()
             .filter_map(|line| line.split_whitespace().next())
             .filter(|dep| forbidden.contains(dep))
             .collect();
+        let label = format!("{krate} {}", extra.join(" "));
         if !found.is_empty() {
             return Err(format!(
-                "layers: {krate} depends on {} (DESIGN.md forbids it: `cargo tree -p {krate} -e normal -i <dep>` shows the path)",
+                "layers: {label} depends on {} (DESIGN.md forbids it: `cargo tree -p {krate} -e normal -i <dep>` shows the path)",
                 found.join(", ")
             ));
         }
-        println!("    {krate}: none of {}", forbidden.join(", "));
+        println!("    {}: none of {}", label.trim_end(), forbidden.join(", "));
     }
     println!("<== layers: ok");
     Ok(())

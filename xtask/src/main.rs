@@ -4,9 +4,12 @@
 //!   layering, the test suite).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets in
 //!   `fuzz/` for a bounded time each.
+//! - `cargo xtask bench [--quick] [--json]`: every benchmark, each figure beside
+//!   its in-run baseline as a ratio.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod ci;
 mod command;
 mod fuzz;
@@ -28,6 +31,15 @@ struct Cli {
 enum Command {
     /// Run every CI check: fmt, clippy, docs, layering, tests (what .ci/run runs).
     Ci,
+    /// Run every benchmark; print each figure beside its in-run baseline.
+    Bench {
+        /// Fewer rounds: a smoke run, not a measurement.
+        #[arg(long)]
+        quick: bool,
+        /// Print the figures as one JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the cargo-fuzz targets in fuzz/ for a bounded time each.
     Fuzz {
         /// Seconds to fuzz each target.
@@ -43,6 +55,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match cli.command {
         Command::Ci => ci::run(&root),
+        Command::Bench { quick, json } => bench::run(&root, quick, json),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     };
     match result {

@@ -1,0 +1,61 @@
+//! Find Docker plugins by name in socket and descriptor directories, list them
+//! all, and watch them come and go.
+//!
+//! A [`Discovery`] holds ordered socket directories and spec (descriptor)
+//! directories; [`Discovery::docker_defaults`] gives Docker's, rootless Docker
+//! included (PROTOCOL.md §1).
+//!
+//! - [`Discovery::lookup`] finds one plugin in Docker's exact precedence, and
+//!   answers "not found" at once.
+//! - [`Discovery::scan`] lists every plugin once (the entry `lookup` would
+//!   pick), with every entry it skipped and why: nothing is dropped silently.
+//! - `Discovery::watch` (feature `watch`, on by default) streams
+//!   `WatchEvent`s: `Added`, `Removed`, `Changed`.
+//!
+//! `lookup` and `scan` are plain synchronous functions; only `watch` needs
+//! tokio.
+//!
+//! ```
+//! use std::os::unix::net::UnixListener;
+//! use plugin_discovery::Discovery;
+//! use plugin_spec::PluginName;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let _listener = UnixListener::bind(dir.path().join("sshfs.sock"))?;
+//! std::fs::write(dir.path().join("vault.spec"), "tcp://127.0.0.1:9000\n")?;
+//!
+//! let discovery = Discovery::builder().plugin_dir(dir.path()).build();
+//! let spec = discovery.lookup(&PluginName::new("sshfs")?)?;
+//! assert_eq!(spec.address().scheme(), "unix");
+//!
+//! let scan = discovery.scan();
+//! let names: Vec<&str> = scan.plugins().iter().map(|p| p.name().as_str()).collect();
+//! assert_eq!(names, ["sshfs", "vault"]);
+//! assert!(scan.skipped().is_empty());
+//!
+//! let missing = discovery.lookup(&PluginName::new("nope")?).unwrap_err();
+//! assert!(missing.is_not_found());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod discovery;
+mod env;
+mod error;
+mod lookup;
+mod scan;
+mod skipped;
+#[cfg(feature = "watch")]
+mod watch;
+
+pub use discovery::{DOCKER_SOCKET_DIR, DOCKER_SPEC_DIRS, Discovery, DiscoveryBuilder};
+pub use env::{EnvSource, ProcessEnv};
+pub use error::DiscoveryError;
+pub use plugin_spec::{PluginName, PluginSpec};
+pub use scan::Scan;
+pub use skipped::{SkipReason, Skipped};
+#[cfg(feature = "watch")]
+pub use watch::{Watch, WatchEvent, WatchOptions};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
