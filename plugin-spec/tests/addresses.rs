@@ -1,7 +1,12 @@
 //! PROTOCOL.md §2, address URLs: every scheme rule, and parse -> display -> parse.
 
 // Test code: a panic is how a test fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! PROTOCOL.md §1, names: the "Better" rules, one test per rule.
 
 // Test code: a panic is how a test fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

@@ -10,7 +10,7 @@ use crate::command::{output, step};
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
 /// Crates with optional features, checked with them off too.
-const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery"];
+const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery", "plugin-transport"];
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
 /// (DESIGN.md, "must not know about"): checked on the normal (non-dev)
@@ -40,6 +40,18 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "tokio-rustls",
             "tower",
         ],
+    ),
+    // The transport moves bytes; JSON and method names are the client's
+    // (directly: plugin-spec parses JSON descriptors underneath).
+    (
+        "plugin-transport",
+        &["--depth", "1"],
+        &["serde_json", "serde", "notify", "plugin-discovery"],
+    ),
+    (
+        "plugin-transport",
+        &["--no-default-features"],
+        &["rustls", "tokio-rustls", "ring"],
     ),
     // lookup and scan are plain sync code: no runtime without the `watch` feature.
     (
@@ -105,14 +117,14 @@ fn layers(root: &Path) -> Result<(), String> {
             .filter_map(|line| line.split_whitespace().next())
             .filter(|dep| forbidden.contains(dep))
             .collect();
-        let label = format!("{krate} {}", extra.join(" "));
+        let label = format!("{krate} {}", extra.join(" ")).trim_end().to_owned();
         if !found.is_empty() {
             return Err(format!(
                 "layers: {label} depends on {} (DESIGN.md forbids it: `cargo tree -p {krate} -e normal -i <dep>` shows the path)",
                 found.join(", ")
             ));
         }
-        println!("    {}: none of {}", label.trim_end(), forbidden.join(", "));
+        println!("    {label}: none of {}", forbidden.join(", "));
     }
     println!("<== layers: ok");
     Ok(())

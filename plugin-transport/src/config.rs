@@ -1,0 +1,137 @@
+//! `TransportConfig` and the per-request overrides.
+
+use std::time::Duration;
+
+/// The default limit on a response body: 16 MiB.
+pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 16 * 1024 * 1024;
+
+/// How a [`Transport`](crate::Transport) connects, waits and buffers.
+///
+/// | setting | default |
+/// | --- | --- |
+/// | connect timeout (TCP connect plus TLS handshake) | 10 s |
+/// | response timeout (request sent to response headers) | none: the client sets per-call deadlines |
+/// | response body limit | 16 MiB |
+/// | idle connections kept | 32 |
+/// | idle connection timeout | 90 s |
+///
+/// ```
+/// use std::time::Duration;
+/// use plugin_transport::TransportConfig;
+///
+/// let config = TransportConfig::new()
+///     .with_connect_timeout(Duration::from_secs(2))
+///     .with_max_response_body(Some(1 << 20));
+/// assert_eq!(config.max_response_body(), Some(1 << 20));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    connect_timeout: Duration,
+    response_timeout: Option<Duration>,
+    max_response_body: Option<u64>,
+    pool_max_idle: usize,
+    pool_idle_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            response_timeout: None,
+            max_response_body: Some(DEFAULT_MAX_RESPONSE_BODY),
+            pool_max_idle: 32,
+            pool_idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl TransportConfig {
+    /// The defaults (see the table above).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Longest time to connect, TLS handshake included.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest time from sending a request to receiving the response headers;
+    /// `None` waits as long as the caller does.
+    #[must_use]
+    pub fn with_response_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Largest response body, in bytes; `None` for no limit (the caller then
+    /// bounds memory by reading the body as a stream). A single request can
+    /// override it with a [`ResponseBodyLimit`] extension.
+    #[must_use]
+    pub fn with_max_response_body(mut self, limit: Option<u64>) -> Self {
+        self.max_response_body = limit;
+        self
+    }
+
+    /// Most idle keep-alive connections kept open to the plugin.
+    #[must_use]
+    pub fn with_pool_max_idle(mut self, connections: usize) -> Self {
+        self.pool_max_idle = connections;
+        self
+    }
+
+    /// How long an idle keep-alive connection is kept.
+    #[must_use]
+    pub fn with_pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The response timeout.
+    pub fn response_timeout(&self) -> Option<Duration> {
+        self.response_timeout
+    }
+
+    /// The response body limit.
+    pub fn max_response_body(&self) -> Option<u64> {
+        self.max_response_body
+    }
+
+    /// The most idle connections kept.
+    pub fn pool_max_idle(&self) -> usize {
+        self.pool_max_idle
+    }
+
+    /// The idle connection timeout.
+    pub fn pool_idle_timeout(&self) -> Duration {
+        self.pool_idle_timeout
+    }
+}
+
+/// A request extension that overrides the response body limit for one request
+/// (`None`: no limit), e.g. for a log stream read incrementally.
+///
+/// ```
+/// use plugin_transport::ResponseBodyLimit;
+///
+/// let mut request = http::Request::new(http_body_util::Empty::<bytes::Bytes>::new());
+/// request.extensions_mut().insert(ResponseBodyLimit(None));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseBodyLimit(pub Option<u64>);
+
+/// A response extension: which connection carried the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The connection's number, unique within the transport and its clones.
+    pub id: u64,
+    /// Whether an earlier request already used this connection (keep-alive).
+    pub reused: bool,
+}

@@ -1,0 +1,189 @@
+//! The one error type of this crate.
+
+use std::error::Error as StdError;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::target::Target;
+
+/// A boxed error kept as a source, so no dependency's type leaks into ours.
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Why a request to a plugin failed. Each variant names the plugin and its
+/// address; the underlying error is kept as the
+/// [`source`](std::error::Error::source).
+///
+/// Branch with the predicates: [`is_connect`](Self::is_connect) (no request
+/// byte was sent, so a retry is safe), [`is_timeout`](Self::is_timeout),
+/// [`is_tls`](Self::is_tls), [`is_body_too_large`](Self::is_body_too_large).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The connection could not be made (refused, no such socket, unreachable).
+    #[error("cannot connect to {target}: {source}; is the plugin running?")]
+    Connect {
+        /// The plugin.
+        target: Target,
+        /// The I/O error.
+        source: io::Error,
+    },
+
+    /// Connecting (TCP connect and TLS handshake) took longer than the timeout.
+    #[error("connecting to {target} timed out after {after:?}; is the plugin up and reachable?")]
+    ConnectTimeout {
+        /// The plugin.
+        target: Target,
+        /// The connect timeout.
+        after: Duration,
+    },
+
+    /// The TLS handshake failed: an untrusted or expired certificate, a name
+    /// mismatch, a client certificate the plugin refused.
+    #[error(
+        "TLS handshake with {target} failed: {source}; check the plugin's certificate and the descriptor's TLSConfig"
+    )]
+    TlsHandshake {
+        /// The plugin.
+        target: Target,
+        /// The handshake error (a rustls error inside an I/O error).
+        source: io::Error,
+    },
+
+    /// A TLS file named by the descriptor could not be used.
+    #[error("{target}: cannot use TLSConfig.{field} {}: {reason}", file.display())]
+    TlsFile {
+        /// The plugin.
+        target: Target,
+        /// The descriptor field: `CAFile`, `CertFile` or `KeyFile`.
+        field: &'static str,
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// The underlying error, if any.
+        source: Option<BoxError>,
+    },
+
+    /// TLS could not be set up for the plugin's address.
+    #[error("{target}: cannot set up TLS: {reason}")]
+    TlsSetup {
+        /// The plugin.
+        target: Target,
+        /// What went wrong.
+        reason: String,
+        /// The underlying error, if any.
+        source: Option<BoxError>,
+    },
+
+    /// The address is `https://` but this build has no TLS (feature `tls` off).
+    #[error(
+        "{target}: https:// needs TLS, and plugin-transport was built without its `tls` feature"
+    )]
+    TlsUnavailable {
+        /// The plugin.
+        target: Target,
+    },
+
+    /// The request failed after it may have reached the plugin (the connection
+    /// closed or broke before a complete response). Not safe to retry blindly.
+    #[error("request to {target} failed: {source}")]
+    Request {
+        /// The plugin.
+        target: Target,
+        /// The HTTP error.
+        source: BoxError,
+    },
+
+    /// No response headers arrived within the response timeout.
+    #[error("{target} did not answer within {after:?}")]
+    ResponseTimeout {
+        /// The plugin.
+        target: Target,
+        /// The response timeout.
+        after: Duration,
+    },
+
+    /// The response body is larger than the limit; reading stopped there.
+    #[error(
+        "{target} sent a response body over the {limit}-byte limit; raise TransportConfig::with_max_response_body if this is expected"
+    )]
+    BodyTooLarge {
+        /// The plugin.
+        target: Target,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// Reading the response body failed (the plugin closed the connection
+    /// mid-body, say).
+    #[error("reading the response from {target} failed: {source}")]
+    Body {
+        /// The plugin.
+        target: Target,
+        /// The HTTP error.
+        source: BoxError,
+    },
+
+    /// The request could not be sent as given (its body failed, or its path is
+    /// not a valid request target).
+    #[error("invalid request to {target}: {reason}")]
+    InvalidRequest {
+        /// The plugin.
+        target: Target,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl TransportError {
+    /// The plugin the request was for.
+    pub fn target(&self) -> &Target {
+        match self {
+            Self::Connect { target, .. }
+            | Self::ConnectTimeout { target, .. }
+            | Self::TlsHandshake { target, .. }
+            | Self::TlsFile { target, .. }
+            | Self::TlsSetup { target, .. }
+            | Self::TlsUnavailable { target }
+            | Self::Request { target, .. }
+            | Self::ResponseTimeout { target, .. }
+            | Self::BodyTooLarge { target, .. }
+            | Self::Body { target, .. }
+            | Self::InvalidRequest { target, .. } => target,
+        }
+    }
+
+    /// No byte of the request reached the plugin: the connection (or its TLS
+    /// handshake) failed. Retrying cannot repeat a side effect.
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect { .. } | Self::ConnectTimeout { .. } | Self::TlsHandshake { .. }
+        )
+    }
+
+    /// A connect or response timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectTimeout { .. } | Self::ResponseTimeout { .. }
+        )
+    }
+
+    /// A TLS problem: the handshake, a TLS file, or TLS setup.
+    pub fn is_tls(&self) -> bool {
+        matches!(
+            self,
+            Self::TlsHandshake { .. }
+                | Self::TlsFile { .. }
+                | Self::TlsSetup { .. }
+                | Self::TlsUnavailable { .. }
+        )
+    }
+
+    /// The response body was over the limit.
+    pub fn is_body_too_large(&self) -> bool {
+        matches!(self, Self::BodyTooLarge { .. })
+    }
+}

@@ -1,0 +1,62 @@
+//! HTTP/1.1 to Docker plugins over unix sockets, TCP and TLS, as one cloneable
+//! [`tower::Service`].
+//!
+//! [`Transport::for_spec`] turns a [`PluginSpec`] into a service that sends
+//! `http::Request`s to that plugin and answers `http::Response<ResponseBody>`.
+//! It is built on hyper 1 and hyper-util's pooled client, with our own
+//! connector for the three kinds of address:
+//!
+//! - unix sockets, with `Host: plugin.moby.localhost` as Docker sends;
+//! - TCP, with `TCP_NODELAY`;
+//! - TLS (feature `tls`, on by default): rustls with the ring provider, TLS 1.2
+//!   at least, the server verified against the system roots plus the
+//!   descriptor's `CAFile`, by host name or IP address; a client certificate
+//!   from `CertFile` + `KeyFile`; verification skipped only where the
+//!   descriptor says `InsecureSkipVerify`, with a warning on every connect.
+//!
+//! Keep-alive connections are pooled and shared by clones; connecting has a
+//! timeout; response bodies are bounded (16 MiB by default) as they stream.
+//! Every request is a `plugin.request` tracing span with the plugin, address,
+//! path, status and whether the connection was reused. Errors are
+//! [`TransportError`]s that name the plugin and its address.
+//!
+//! Compose it with tower layers like any service:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use http_body_util::{BodyExt, Full};
+//! use plugin_transport::{PluginName, PluginSpec, Transport, TransportConfig};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+//! let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
+//! let service = ServiceBuilder::new()
+//!     .concurrency_limit(64)
+//!     .timeout(Duration::from_secs(30))
+//!     .service(transport);
+//! let request = http::Request::post("/Plugin.Activate").body(Full::new(bytes::Bytes::new()))?;
+//! let response = service.oneshot(request).await?;
+//! println!("{}", String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()));
+//! # Ok(()) }
+//! ```
+
+mod body;
+mod config;
+mod connector;
+mod error;
+mod target;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
+
+pub use body::ResponseBody;
+pub use config::{ConnectionInfo, DEFAULT_MAX_RESPONSE_BODY, ResponseBodyLimit, TransportConfig};
+pub use error::TransportError;
+pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};
+pub use target::Target;
+pub use transport::{ResponseFuture, Transport, UNIX_HOST};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,328 @@
+//! `Transport`: the tower `Service` that carries requests to one plugin.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, Uri};
+use http_body::Body;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use plugin_spec::{Address, PluginSpec};
+use tracing::Instrument;
+
+use crate::body::ResponseBody;
+use crate::config::{ConnectionInfo, ResponseBodyLimit, TransportConfig};
+use crate::connector::{ConnExtra, ConnectError, Connector};
+use crate::error::{BoxError, TransportError};
+use crate::target::Target;
+
+/// The `Host` Docker sends on unix sockets (Engine 25 and later).
+pub const UNIX_HOST: &str = "plugin.moby.localhost";
+
+type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// HTTP/1.1 to one plugin, as a cloneable [`tower::Service`].
+///
+/// Requests are `http::Request<B>` for any body `B` with `Bytes` data; their
+/// URI's path and query are sent (`/Plugin.Activate`), the rest is the
+/// transport's: `Host: plugin.moby.localhost` on unix sockets, `host:port` on
+/// TCP. Connections are kept alive in a pool that clones share.
+///
+/// The response body is a [`ResponseBody`], bounded by the configured limit.
+///
+/// ```no_run
+/// use http_body_util::{BodyExt, Empty};
+/// use plugin_spec::{PluginName, PluginSpec};
+/// use plugin_transport::{Transport, TransportConfig};
+/// use tower::ServiceExt;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+/// let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
+/// let request = http::Request::post("/Plugin.Activate").body(Empty::<bytes::Bytes>::new())?;
+/// let response = transport.oneshot(request).await?;
+/// let body = response.into_body().collect().await?.to_bytes();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    client: Client<Connector, RequestBody>,
+    target: Target,
+    scheme: Scheme,
+    authority: Authority,
+    config: TransportConfig,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("target", &self.shared.target)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport to the plugin `spec` describes.
+    ///
+    /// For an `https://` address the TLS client is set up here, so a TLS file
+    /// that does not load fails now, naming the file; the system roots are read
+    /// once per process.
+    ///
+    /// # Errors
+    /// [`TransportError::TlsFile`], [`TransportError::TlsSetup`],
+    /// [`TransportError::TlsUnavailable`] (an `https` address without the `tls`
+    /// feature), [`TransportError::InvalidRequest`] (a host that cannot be sent in
+    /// an HTTP request).
+    pub fn for_spec(spec: &PluginSpec, config: &TransportConfig) -> Result<Self, TransportError> {
+        let target = Target::new(Some(spec.name().clone()), spec.address().clone());
+        let (scheme, authority) = match spec.address() {
+            Address::Unix(_) => (Scheme::HTTP, Authority::from_static(UNIX_HOST)),
+            Address::Tcp(hp) | Address::Tls(hp) => {
+                let authority = hp.to_string().parse::<Authority>().map_err(|e| TransportError::InvalidRequest {
+                    target: target.clone(),
+                    reason: format!("the host {:?} cannot be sent in an HTTP request ({e}); use its ASCII (punycode) form", hp.host()),
+                })?;
+                let scheme = if spec.address().is_tls() {
+                    Scheme::HTTPS
+                } else {
+                    Scheme::HTTP
+                };
+                (scheme, authority)
+            }
+        };
+        let connector = connector(&target, spec, config)?;
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.pool_max_idle())
+            .pool_idle_timeout(config.pool_idle_timeout())
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                client,
+                target,
+                scheme,
+                authority,
+                config: config.clone(),
+            }),
+        })
+    }
+
+    /// The plugin this transport sends to.
+    pub fn target(&self) -> &Target {
+        &self.shared.target
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &TransportConfig {
+        &self.shared.config
+    }
+}
+
+#[cfg(feature = "tls")]
+fn connector(
+    target: &Target,
+    spec: &PluginSpec,
+    config: &TransportConfig,
+) -> Result<Connector, TransportError> {
+    let tls = match spec.address() {
+        Address::Tls(hp) => Some(crate::tls::setup(target, hp.host(), spec.tls())?),
+        Address::Unix(_) | Address::Tcp(_) => None,
+    };
+    Ok(Connector::new(
+        target.clone(),
+        config.connect_timeout(),
+        tls,
+    ))
+}
+
+#[cfg(not(feature = "tls"))]
+fn connector(
+    target: &Target,
+    spec: &PluginSpec,
+    config: &TransportConfig,
+) -> Result<Connector, TransportError> {
+    if spec.address().is_tls() {
+        return Err(TransportError::TlsUnavailable {
+            target: target.clone(),
+        });
+    }
+    Ok(Connector::new(target.clone(), config.connect_timeout()))
+}
+
+/// The future a [`Transport`] returns.
+pub struct ResponseFuture {
+    inner: Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, TransportError>> + Send>>,
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<ResponseBody>, TransportError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Transport
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = TransportError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        let shared = Arc::clone(&self.shared);
+        let limit = request
+            .extensions()
+            .get::<ResponseBodyLimit>()
+            .map_or(shared.config.max_response_body(), |limit| limit.0);
+        let (mut parts, body) = request.into_parts();
+        // Docker sends `Content-Length: 0` on calls without arguments; hyper
+        // leaves the header out for an empty body unless it is set.
+        if let Some(len) = body.size_hint().exact() {
+            parts
+                .headers
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert_with(|| len.into());
+        }
+        let path = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let span = tracing::debug_span!(
+            "plugin.request",
+            plugin = shared.target.name().map_or("", |n| n.as_str()),
+            address = %shared.target.address(),
+            path = %path,
+            reused = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let uri = Uri::builder()
+            .scheme(shared.scheme.clone())
+            .authority(shared.authority.clone())
+            .path_and_query(path)
+            .build();
+        let future = async move {
+            parts.uri = uri.map_err(|e| TransportError::InvalidRequest {
+                target: shared.target.clone(),
+                reason: format!("the request path cannot be sent: {e}"),
+            })?;
+            let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
+            let sending = shared.client.request(request);
+            let sent = match shared.config.response_timeout() {
+                Some(after) => tokio::time::timeout(after, sending).await.map_err(|_| {
+                    TransportError::ResponseTimeout {
+                        target: shared.target.clone(),
+                        after,
+                    }
+                })?,
+                None => sending.await,
+            };
+            let response = sent.map_err(|e| classify(&shared.target, e))?;
+            let (mut parts, incoming) = response.into_parts();
+            if let Some(extra) = parts.extensions.remove::<ConnExtra>() {
+                let reused = extra.uses.fetch_add(1, Ordering::Relaxed) > 0;
+                tracing::Span::current().record("reused", reused);
+                parts.extensions.insert(ConnectionInfo {
+                    id: extra.id,
+                    reused,
+                });
+            }
+            tracing::Span::current().record("status", parts.status.as_u16());
+            Ok(Response::from_parts(
+                parts,
+                ResponseBody::new(incoming, limit, shared.target.clone()),
+            ))
+        };
+        ResponseFuture {
+            inner: Box::pin(future.instrument(span)),
+        }
+    }
+}
+
+/// Turns the pooled client's error into ours, recovering the connector's own
+/// error for connection failures.
+fn classify(target: &Target, error: hyper_util::client::legacy::Error) -> TransportError {
+    let target = target.clone();
+    if error.is_connect() {
+        let mut source = error.source();
+        while let Some(err) = source {
+            if let Some(connect) = err.downcast_ref::<ConnectError>() {
+                return match connect {
+                    ConnectError::Io(e) => TransportError::Connect {
+                        target,
+                        source: shared_io(e),
+                    },
+                    ConnectError::Tls(e) => TransportError::TlsHandshake {
+                        target,
+                        source: shared_io(e),
+                    },
+                    ConnectError::Timeout(after) => TransportError::ConnectTimeout {
+                        target,
+                        after: *after,
+                    },
+                    ConnectError::TlsUnavailable => TransportError::TlsUnavailable { target },
+                };
+            }
+            source = err.source();
+        }
+        return TransportError::Connect {
+            target,
+            source: io::Error::other(error),
+        };
+    }
+    TransportError::Request {
+        target,
+        source: Box::new(error),
+    }
+}
+
+/// An `io::Error` of the same kind and message, whose source chain continues
+/// into the shared original (a rustls error, for a failed handshake).
+fn shared_io(error: &Arc<io::Error>) -> io::Error {
+    io::Error::new(error.kind(), SharedIo(Arc::clone(error)))
+}
+
+#[derive(Debug)]
+struct SharedIo(Arc<io::Error>);
+
+impl fmt::Display for SharedIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for SharedIo {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0
+            .get_ref()
+            .map(|inner| inner as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,164 @@
+//! Certificates for the TLS tests, generated with rcgen at test time.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SignatureAlgorithm,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// The RSA key the tests use (rcgen with ring cannot generate RSA keys).
+pub const RSA_PKCS8: &str = include_str!("../fixtures/rsa-2048.pk8.pem");
+
+/// A certificate authority.
+pub struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A certificate with its key.
+pub struct Leaf {
+    pub cert_pem: String,
+    pub key: KeyPair,
+}
+
+impl Ca {
+    pub fn new(common_name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        Self {
+            issuer: CertifiedIssuer::self_signed(params, key).unwrap(),
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for these names (DNS names or IP addresses).
+    pub fn server(&self, names: &[&str]) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        self.leaf(names, key, ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    /// A client certificate for `key`.
+    pub fn client(&self, key: KeyPair) -> Leaf {
+        self.leaf(&["client.test"], key, ExtendedKeyUsagePurpose::ClientAuth)
+    }
+
+    fn leaf(&self, names: &[&str], key: KeyPair, usage: ExtendedKeyUsagePurpose) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test leaf");
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf {
+            cert_pem: cert.pem(),
+            key,
+        }
+    }
+
+    pub fn roots(&self) -> rustls::RootCertStore {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.issuer.der().clone()).unwrap();
+        roots
+    }
+}
+
+/// A self-signed server certificate (no CA).
+pub fn self_signed(names: &[&str]) -> Leaf {
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key,
+    }
+}
+
+pub fn key_for(alg: &'static SignatureAlgorithm) -> KeyPair {
+    KeyPair::generate_for(alg).unwrap()
+}
+
+pub fn rsa_key() -> KeyPair {
+    KeyPair::from_pem(RSA_PKCS8).unwrap()
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A server config presenting `leaf`; with `client_ca`, client certificates
+/// signed by it are required.
+pub fn server_config(leaf: &Leaf, client_ca: Option<&Ca>) -> rustls::ServerConfig {
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => builder.with_client_cert_verifier(
+            rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(ca.roots()),
+                provider(),
+            )
+            .build()
+            .unwrap(),
+        ),
+        None => builder.with_no_client_auth(),
+    };
+    let chain = vec![CertificateDer::from_pem_slice(leaf.cert_pem.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()));
+    builder.with_single_cert(chain, key).unwrap()
+}
+
+/// Writes `contents` to `dir/name`.
+pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// PEM with the given label.
+pub fn pem(label: &str, der: Vec<u8>) -> String {
+    pem::encode(&pem::Pem::new(label, der))
+}
+
+/// The key inside a PKCS#8 `PrivateKeyInfo`: PKCS#1 for RSA, SEC1 for EC.
+pub fn pkcs8_inner(pkcs8_der: &[u8]) -> Vec<u8> {
+    let (tag, info, _) = der_item(pkcs8_der);
+    assert_eq!(tag, 0x30, "PrivateKeyInfo is a SEQUENCE");
+    let (tag, _version, rest) = der_item(info);
+    assert_eq!(tag, 0x02, "version");
+    let (tag, _algorithm, rest) = der_item(rest);
+    assert_eq!(tag, 0x30, "algorithm");
+    let (tag, key, _) = der_item(rest);
+    assert_eq!(tag, 0x04, "privateKey OCTET STRING");
+    key.to_vec()
+}
+
+/// (tag, content, rest) of the DER item at the start of `input`.
+fn der_item(input: &[u8]) -> (u8, &[u8], &[u8]) {
+    let tag = input[0];
+    let first = input[1];
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        let len = input[2..2 + n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        (len, 2 + n)
+    };
+    (tag, &input[header..header + len], &input[header + len..])
+}

@@ -1,0 +1,424 @@
+//! TLS (PROTOCOL.md §2): verified by default against the CAFile (and system
+//! roots), by host name or IP; InsecureSkipVerify only when asked; client
+//! certificates of every key type and encoding; files that do not load named.
+
+#![cfg(feature = "tls")]
+// Test code: a panic is how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::error::Error as _;
+
+use plugin_transport::{Transport, TransportConfig, TransportError};
+use rcgen::{PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519};
+use support::certs::{self, Ca, Leaf};
+use support::{Server, call, echo};
+
+/// A TLS plugin presenting `leaf`, whose descriptor's TLSConfig is `tls_json`
+/// with `{CA}` replaced by the path of `ca_pem`, written beside it.
+async fn plugin(
+    leaf: &Leaf,
+    client_ca: Option<&Ca>,
+    host: &str,
+    tls_json: &str,
+    ca_pem: Option<&str>,
+) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = ca_pem.map(|pem| certs::write(dir.path(), "ca.pem", pem));
+    let tls_json = match &ca_path {
+        Some(path) => tls_json.replace("{CA}", path.to_str().unwrap()),
+        None => tls_json.to_owned(),
+    };
+    let mut server = support::tls(
+        echo(),
+        certs::server_config(leaf, client_ca),
+        host,
+        &tls_json,
+    )
+    .await;
+    server.dir = dir;
+    server
+}
+
+fn handshake_error(err: &TransportError) -> String {
+    assert!(err.is_tls() && err.is_connect(), "{err:?}");
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        chain += &format!(" / {s}");
+        source = s.source();
+    }
+    chain
+}
+
+#[tokio::test]
+async fn ca_file_verifies_the_server_by_name() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["localhost"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    let (status, body) = call(&server.transport(), "/Echo.Echo", "secure")
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_ref()), (200, b"secure".as_ref()));
+}
+
+#[tokio::test]
+async fn ca_file_verifies_the_server_by_ip_address() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["127.0.0.1"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "127.0.0.1",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    assert_eq!(
+        call(&server.transport(), "/Echo.Echo", "ip")
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused() {
+    let (ca, other) = (Ca::new("test CA"), Ca::new("another CA"));
+    let leaf = other.server(&["localhost"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    let chain = handshake_error(&err);
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+    assert!(matches!(err, TransportError::TlsHandshake { .. }));
+    assert_eq!(
+        server.seen().len(),
+        0,
+        "no request may reach an unverified server"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_refused() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["other.example"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    let chain = handshake_error(&err);
+    assert!(chain.contains("certificate not valid for name"), "{chain}");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_ip_is_refused() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["127.0.0.2"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "127.0.0.1",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    let chain = handshake_error(
+        &call(&server.transport(), "/Echo.Echo", "")
+            .await
+            .unwrap_err(),
+    );
+    assert!(chain.contains("certificate not valid for name"), "{chain}");
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_refused_by_default() {
+    let leaf = certs::self_signed(&["localhost"]);
+    // An empty TLSConfig: Docker would skip verification here; we do not.
+    let server = plugin(&leaf, None, "localhost", "{}", None).await;
+    let chain = handshake_error(
+        &call(&server.transport(), "/Echo.Echo", "")
+            .await
+            .unwrap_err(),
+    );
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+}
+
+#[tokio::test]
+async fn insecure_skip_verify_accepts_any_certificate() {
+    let leaf = certs::self_signed(&["somewhere.else"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"InsecureSkipVerify": true}"#,
+        None,
+    )
+    .await;
+    let (status, body) = call(&server.transport(), "/Echo.Echo", "trusting")
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_ref()), (200, b"trusting".as_ref()));
+}
+
+#[tokio::test]
+async fn mutual_tls_needs_a_client_certificate() {
+    let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
+    let leaf = server_ca.server(&["localhost"]);
+    let server = plugin(
+        &leaf,
+        Some(&client_ca),
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&server_ca.pem()),
+    )
+    .await;
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    // TLS 1.3 lets the client finish its handshake before the server checks the
+    // (missing) certificate, so the refusal arrives with the first response.
+    let text = format!("{err} / {:?}", err.source());
+    assert!(
+        text.contains("CertificateRequired") || text.contains("certificate required"),
+        "{text}"
+    );
+    assert_eq!(server.seen().len(), 0);
+}
+
+#[tokio::test]
+async fn mutual_tls_with_a_client_certificate_signed_by_another_ca_fails() {
+    let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
+    let leaf = server_ca.server(&["localhost"]);
+    let stranger = Ca::new("stranger CA").client(certs::key_for(&PKCS_ECDSA_P256_SHA256));
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certs::write(dir.path(), "c.pem", &stranger.cert_pem);
+    let key = certs::write(dir.path(), "k.pem", &stranger.key.serialize_pem());
+    let tls_json = format!(
+        r#"{{"CAFile": "{{CA}}", "CertFile": "{}", "KeyFile": "{}"}}"#,
+        cert.display(),
+        key.display()
+    );
+    let server = plugin(
+        &leaf,
+        Some(&client_ca),
+        "localhost",
+        &tls_json,
+        Some(&server_ca.pem()),
+    )
+    .await;
+    assert!(call(&server.transport(), "/Echo.Echo", "").await.is_err());
+    assert_eq!(server.seen().len(), 0);
+}
+
+#[tokio::test]
+async fn client_keys_ecdsa_p256_in_pkcs8_and_sec1() {
+    let ca = Ca::new("client CA");
+    let key = certs::key_for(&PKCS_ECDSA_P256_SHA256);
+    let pkcs8 = key.serialize_pem();
+    let sec1 = certs::pem("EC PRIVATE KEY", certs::pkcs8_inner(&key.serialize_der()));
+    let client = ca.client(key);
+    for key_pem in [pkcs8, sec1] {
+        let leaf = Leaf {
+            cert_pem: client.cert_pem.clone(),
+            key: certs::key_for(&PKCS_ECDSA_P256_SHA256),
+        };
+        mutual_tls_with(&ca, key_pem, leaf).await;
+    }
+}
+
+#[tokio::test]
+async fn client_keys_ecdsa_p384_ed25519_and_rsa() {
+    let ca = Ca::new("client CA");
+    for alg in [&PKCS_ECDSA_P384_SHA384, &PKCS_ED25519] {
+        let key = certs::key_for(alg);
+        let key_pem = key.serialize_pem();
+        mutual_tls_with(&ca, key_pem, ca.client(key)).await;
+    }
+    let rsa = certs::rsa_key();
+    let pkcs8 = rsa.serialize_pem();
+    let pkcs1 = certs::pem("RSA PRIVATE KEY", certs::pkcs8_inner(&rsa.serialize_der()));
+    let client = ca.client(rsa);
+    for key_pem in [pkcs8, pkcs1] {
+        let leaf = Leaf {
+            cert_pem: client.cert_pem.clone(),
+            key: certs::rsa_key(),
+        };
+        mutual_tls_with(&ca, key_pem, leaf).await;
+    }
+}
+
+/// Mutual TLS where `client_ca` signed the client certificate.
+async fn mutual_tls_with(client_ca: &Ca, client_key_pem: String, client: Leaf) {
+    let server_ca = Ca::new("server CA");
+    let leaf = server_ca.server(&["localhost"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certs::write(dir.path(), "client.pem", &client.cert_pem);
+    let key = certs::write(dir.path(), "client.key", &client_key_pem);
+    let tls_json = format!(
+        r#"{{"CAFile": "{{CA}}", "CertFile": "{}", "KeyFile": "{}"}}"#,
+        cert.display(),
+        key.display()
+    );
+    let server = plugin(
+        &leaf,
+        Some(client_ca),
+        "localhost",
+        &tls_json,
+        Some(&server_ca.pem()),
+    )
+    .await;
+    let result = call(&server.transport(), "/Echo.Echo", "mutual").await;
+    let first_line = client_key_pem.lines().next().unwrap_or_default().to_owned();
+    let (status, body) = result.unwrap_or_else(|e| panic!("{first_line}: {e}"));
+    assert_eq!(
+        (status, body.as_ref()),
+        (200, b"mutual".as_ref()),
+        "{first_line}"
+    );
+}
+
+fn spec_with(tls_json: &str) -> plugin_transport::PluginSpec {
+    let json = format!(r#"{{"Addr": "https://localhost:1", "TLSConfig": {tls_json}}}"#);
+    plugin_transport::PluginSpec::from_json_text(
+        support::name(),
+        &json,
+        "/plugins/test-plugin.json",
+    )
+    .unwrap()
+}
+
+fn tls_file_error(tls_json: &str) -> TransportError {
+    Transport::for_spec(&spec_with(tls_json), &TransportConfig::default()).unwrap_err()
+}
+
+#[test]
+fn a_key_file_that_is_not_a_key_is_named_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certs::write(dir.path(), "c.pem", &certs::self_signed(&["x"]).cert_pem);
+    let key = certs::write(dir.path(), "k.pem", "this is not a key\n");
+    let err = tls_file_error(&format!(
+        r#"{{"CertFile": "{}", "KeyFile": "{}"}}"#,
+        cert.display(),
+        key.display()
+    ));
+    assert!(
+        matches!(&err, TransportError::TlsFile { field: "KeyFile", file, .. } if file == &key),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin \"test-plugin\" at https://localhost:1: cannot use TLSConfig.KeyFile {}: it holds no private key (expected PEM \"PRIVATE KEY\", \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")",
+            key.display()
+        )
+    );
+    assert!(err.is_tls() && !err.is_connect());
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certs::write(dir.path(), "c.pem", &certs::self_signed(&["x"]).cert_pem);
+    let key = certs::write(
+        dir.path(),
+        "k.pem",
+        &certs::key_for(&PKCS_ECDSA_P256_SHA256).serialize_pem(),
+    );
+    let err = tls_file_error(&format!(
+        r#"{{"CertFile": "{}", "KeyFile": "{}"}}"#,
+        cert.display(),
+        key.display()
+    ));
+    assert!(
+        matches!(
+            &err,
+            TransportError::TlsFile {
+                field: "KeyFile",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("does not go with CertFile"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_encrypted_key_is_refused_with_how_to_decrypt_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certs::write(dir.path(), "c.pem", &certs::self_signed(&["x"]).cert_pem);
+    let key = certs::write(
+        dir.path(),
+        "k.pem",
+        &certs::pem("ENCRYPTED PRIVATE KEY", vec![1, 2, 3]),
+    );
+    let err = tls_file_error(&format!(
+        r#"{{"CertFile": "{}", "KeyFile": "{}"}}"#,
+        cert.display(),
+        key.display()
+    ));
+    assert!(
+        err.to_string()
+            .contains("it is encrypted, which is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_ca_file_that_is_missing_or_empty_is_named() {
+    let err = tls_file_error(r#"{"CAFile": "/nonexistent/ca.pem"}"#);
+    assert!(matches!(
+        &err,
+        TransportError::TlsFile {
+            field: "CAFile",
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("cannot use TLSConfig.CAFile /nonexistent/ca.pem: cannot read it: "),
+        "{err}"
+    );
+    assert!(err.source().is_some());
+
+    let dir = tempfile::tempdir().unwrap();
+    let empty = certs::write(dir.path(), "ca.pem", "no certificates here\n");
+    let err = tls_file_error(&format!(r#"{{"CAFile": "{}"}}"#, empty.display()));
+    assert!(
+        err.to_string()
+            .ends_with("it holds no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)"),
+        "{err}"
+    );
+}
