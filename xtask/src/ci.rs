@@ -10,7 +10,7 @@ use crate::command::{output, step};
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
 /// Crates with optional features, checked with them off too.
-const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery", "plugin-transport"];
+const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery", "plugin-server", "plugin-transport"];
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
 /// (DESIGN.md, "must not know about"): checked on the normal (non-dev)
@@ -50,6 +50,22 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "plugin-transport",
+        &["--no-default-features"],
+        &["rustls", "tokio-rustls", "ring"],
+    ),
+    // The plugin side knows nothing of discovery or of the host's client.
+    (
+        "plugin-server",
+        &[],
+        &[
+            "plugin-discovery",
+            "plugin-transport",
+            "plugin-client",
+            "plugin-registry",
+        ],
+    ),
+    (
+        "plugin-server",
         &["--no-default-features"],
         &["rustls", "tokio-rustls", "ring"],
     ),

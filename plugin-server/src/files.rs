@@ -1,0 +1,77 @@
+//! Files a server creates (its socket, its descriptor) and removes when it
+//! stops: written atomically, and removed only while they are still ours.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A file this server created. [`remove`](Self::remove) deletes it once, and
+/// only if the path still holds the same file (a newer server may have
+/// replaced it since).
+#[derive(Debug)]
+pub(crate) struct OwnedFile {
+    path: PathBuf,
+    id: (u64, u64),
+    removed: AtomicBool,
+}
+
+impl OwnedFile {
+    /// Takes ownership of the file now at `path`.
+    pub(crate) fn adopt(path: &Path) -> io::Result<Self> {
+        let meta = fs::symlink_metadata(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            id: (meta.dev(), meta.ino()),
+            removed: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the file if it is still ours; at most once.
+    pub(crate) fn remove(&self) {
+        if self.removed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if (meta.dev(), meta.ino()) == self.id => {
+                if let Err(e) = fs::remove_file(&self.path) {
+                    tracing::warn!(file = %self.path.display(), "cannot remove the plugin's file: {e}");
+                }
+            }
+            Ok(_) => {
+                tracing::debug!(file = %self.path.display(), "not removed: another server has replaced it")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Writes `contents` to `path` through a temporary file in the same directory
+/// and a rename, so that a reader sees the whole old file or the whole new
+/// one, never half of it. Creates the directory if needed.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<OwnedFile> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // A leading dot and a `.tmp` extension: plugin discovery ignores it.
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = fs::File::create(&tmp).and_then(|mut file| file.write_all(contents));
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    OwnedFile::adopt(path)
+}

@@ -1,0 +1,61 @@
+//! Serve a Docker plugin: the plugin author's side of the protocol, wire
+//! compatible with Docker Engine and podman, as go-plugins-helpers serves it
+//! but with its mistakes fixed.
+//!
+//! A [`PluginServer`] has a name, the subsystems it implements (its
+//! `Plugin.Activate` answer) and a handler per method: typed (serde request and
+//! response), raw (bytes in, bytes out) or streaming. Serve it on
+//!
+//! - a unix socket ([`PluginServer::serve_unix`]): mode 0660, a stale socket
+//!   replaced, a live one never taken over, removed on shutdown;
+//! - TCP ([`PluginServer::serve_tcp`]): a `.spec` descriptor written
+//!   atomically with the address actually bound;
+//! - TLS ([`PluginServer::serve_tls`], feature `tls`): an `https://`
+//!   descriptor (a `.json` with `CAFile` when a CA is given);
+//! - a systemd socket ([`PluginServer::serve_systemd`]).
+//!
+//! Answers follow PROTOCOL.md §6: handler errors are `{"Err": "..."}` with
+//! status 500; a body that does not decode is 400 with an `Err` naming the
+//! method; an unknown method 404; anything but POST 405; a body over the limit
+//! 413. Every answer is JSON with the content type
+//! `application/vnd.docker.plugins.v1.1+json` (a 200 is `{}` at least, which
+//! Docker's client needs). A panicking handler answers 500 and the server goes
+//! on. Each request is a `plugin.serve` tracing span with the plugin, method,
+//! status and duration.
+//!
+//! ```no_run
+//! use plugin_server::{HandlerError, PluginServer};
+//! use plugin_spec::PluginName;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = PluginServer::new(PluginName::new("echo")?)
+//!     .implements("Echo")
+//!     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) });
+//! let serving = server.serve_unix("/run/docker/plugins/echo.sock")?;
+//! serving.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod files;
+mod handler;
+mod listen;
+mod server;
+mod service;
+mod serving;
+#[cfg(feature = "tls")]
+mod tls;
+
+pub use error::ServerError;
+pub use handler::{BodyStream, BoxError, HandlerError};
+pub use listen::UnixOptions;
+pub use plugin_spec::{PluginName, PluginSpec};
+pub use server::{DEFAULT_MAX_REQUEST_BODY, PluginServer};
+pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};
+pub use serving::{Serving, ShutdownHandle};
+#[cfg(feature = "tls")]
+pub use tls::TlsFiles;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,353 @@
+//! The listeners: a unix socket, TCP with a `.spec`, TLS with an `https://`
+//! descriptor, or a socket handed over by systemd.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use plugin_spec::{PluginSpec, UnixPath};
+
+use crate::error::ServerError;
+use crate::files::{self, OwnedFile};
+use crate::server::PluginServer;
+use crate::service::json_line;
+use crate::serving::{self, Listener, Serving};
+
+/// How [`serve_unix_with`](PluginServer::serve_unix_with) sets up the socket
+/// file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnixOptions {
+    mode: u32,
+    group: Option<u32>,
+}
+
+impl Default for UnixOptions {
+    /// Mode 0660, group unchanged (as go-plugins-helpers does).
+    fn default() -> Self {
+        Self {
+            mode: 0o660,
+            group: None,
+        }
+    }
+}
+
+impl UnixOptions {
+    /// Mode 0660, group unchanged.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The socket file's permission bits.
+    #[must_use]
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The socket file's group (a gid), so that its members may connect.
+    #[must_use]
+    pub fn group(mut self, gid: u32) -> Self {
+        self.group = Some(gid);
+        self
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Handle, ServerError> {
+    tokio::runtime::Handle::try_current().map_err(|_| ServerError::NoRuntime)
+}
+
+fn file_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ServerError {
+    let path = path.to_owned();
+    move |source| ServerError::File {
+        action,
+        path,
+        source,
+    }
+}
+
+impl PluginServer {
+    /// Serves on a unix socket at `path` (mode 0660); see
+    /// [`serve_unix_with`](Self::serve_unix_with).
+    ///
+    /// # Errors
+    /// As [`serve_unix_with`](Self::serve_unix_with).
+    pub fn serve_unix(&self, path: impl AsRef<Path>) -> Result<Serving, ServerError> {
+        self.serve_unix_with(path, UnixOptions::default())
+    }
+
+    /// Serves on a unix socket at `path`, creating its directory. A stale
+    /// socket there (nobody answers) is replaced; a live one is not taken over;
+    /// anything else at the path is left alone. The socket is removed when the
+    /// server stops.
+    ///
+    /// # Errors
+    /// [`ServerError::SocketInUse`], [`ServerError::NotASocket`],
+    /// [`ServerError::InvalidPath`] (relative after resolution, over 107
+    /// bytes), [`ServerError::Bind`], [`ServerError::File`],
+    /// [`ServerError::NoRuntime`].
+    pub fn serve_unix_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: UnixOptions,
+    ) -> Result<Serving, ServerError> {
+        let runtime = runtime()?;
+        let path = std::path::absolute(path.as_ref()).unwrap_or_else(|_| path.as_ref().to_owned());
+        UnixPath::new(&path).map_err(|source| ServerError::InvalidPath {
+            path: path.clone(),
+            source,
+        })?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(file_error("create", dir))?;
+        }
+        clear_stale_socket(&path)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::UnixListener::bind(&path).map_err(|source| ServerError::Bind {
+                address: path.display().to_string(),
+                source,
+            })?
+        };
+        let owned = OwnedFile::adopt(&path).map_err(file_error("examine", &path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(options.mode))
+            .map_err(file_error("set permissions on", &path))?;
+        if let Some(gid) = options.group {
+            std::os::unix::fs::chown(&path, None, Some(gid))
+                .map_err(file_error("change the group of", &path))?;
+        }
+        let spec = PluginSpec::from_socket(self.name().clone(), &path).map_err(|source| {
+            ServerError::InvalidPath {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(serving::start(
+            &runtime,
+            self.inner.clone(),
+            Listener::Unix(listener),
+            spec,
+            vec![owned],
+        ))
+    }
+
+    /// Serves plain HTTP on `addr` (port 0 picks one) and writes
+    /// `<spec_dir>/<name>.spec` holding `tcp://` and the address actually
+    /// bound, atomically. The descriptor is removed when the server stops.
+    ///
+    /// # Errors
+    /// [`ServerError::Bind`], [`ServerError::File`], [`ServerError::NoRuntime`].
+    pub fn serve_tcp(
+        &self,
+        addr: impl ToSocketAddrs,
+        spec_dir: impl AsRef<Path>,
+    ) -> Result<Serving, ServerError> {
+        let runtime = runtime()?;
+        let (listener, local) = bind_tcp(&runtime, addr)?;
+        let url = format!("tcp://{local}");
+        let (spec, owned) =
+            self.write_descriptor(spec_dir.as_ref(), "spec", json_or_text(&url, None))?;
+        Ok(serving::start(
+            &runtime,
+            self.inner.clone(),
+            Listener::Tcp(listener),
+            spec,
+            vec![owned],
+        ))
+    }
+
+    /// Serves HTTPS on `addr` with the certificate and key of `tls`, and writes
+    /// an `https://` descriptor atomically: `<name>.json` with
+    /// `TLSConfig.CAFile` when `tls` names a CA file, `<name>.spec` otherwise.
+    /// (go-plugins-helpers writes `tcp://` here, so Docker speaks plain HTTP to
+    /// a TLS server.) The descriptor is removed when the server stops.
+    ///
+    /// # Errors
+    /// [`ServerError::TlsFile`], [`ServerError::Tls`], [`ServerError::Bind`],
+    /// [`ServerError::File`], [`ServerError::NoRuntime`].
+    #[cfg(feature = "tls")]
+    pub fn serve_tls(
+        &self,
+        addr: impl ToSocketAddrs,
+        tls: &crate::TlsFiles,
+        spec_dir: impl AsRef<Path>,
+    ) -> Result<Serving, ServerError> {
+        let runtime = runtime()?;
+        let acceptor = crate::tls::acceptor(tls)?;
+        let (listener, local) = bind_tcp(&runtime, addr)?;
+        let url = match tls.host() {
+            Some(host) if host.contains(':') => format!("https://[{host}]:{}", local.port()),
+            Some(host) => format!("https://{host}:{}", local.port()),
+            None => format!("https://{local}"),
+        };
+        let (extension, contents) = match tls.ca_file() {
+            Some(ca) => ("json", json_or_text(&url, Some((self.name().as_str(), ca)))),
+            None => ("spec", json_or_text(&url, None)),
+        };
+        let (spec, owned) = self.write_descriptor(spec_dir.as_ref(), extension, contents)?;
+        Ok(serving::start(
+            &runtime,
+            self.inner.clone(),
+            Listener::Tls(listener, acceptor),
+            spec,
+            vec![owned],
+        ))
+    }
+
+    /// Serves on the socket systemd passed (socket activation: `LISTEN_FDS`
+    /// and `LISTEN_PID`, first descriptor), unix or TCP. The socket and any
+    /// descriptor belong to systemd's configuration: nothing is written or
+    /// removed. Call it early, before other threads read the environment:
+    /// it unsets `LISTEN_FDS` and `LISTEN_PID`, as `sd_listen_fds` does.
+    ///
+    /// # Errors
+    /// [`ServerError::Systemd`] when no socket was passed, or it is not a
+    /// stream socket; [`ServerError::NoRuntime`].
+    pub fn serve_systemd(&self) -> Result<Serving, ServerError> {
+        let runtime = runtime()?;
+        let mut fds = listenfd::ListenFd::from_env();
+        if fds.len() == 0 {
+            return Err(ServerError::Systemd {
+                reason: "LISTEN_FDS is not set, or LISTEN_PID names another process; start the plugin from a systemd socket unit".to_owned(),
+            });
+        }
+        let systemd = |e: io::Error| ServerError::Systemd {
+            reason: format!("the first passed socket cannot be used: {e}"),
+        };
+        let _entered = runtime.enter();
+        if let Ok(Some(listener)) = fds.take_unix_listener(0) {
+            listener.set_nonblocking(true).map_err(systemd)?;
+            let path = listener
+                .local_addr()
+                .ok()
+                .and_then(|addr| addr.as_pathname().map(Path::to_owned))
+                .ok_or_else(|| ServerError::Systemd {
+                    reason: "the passed unix socket has no path (abstract or unnamed sockets are not supported)".to_owned(),
+                })?;
+            let listener = tokio::net::UnixListener::from_std(listener).map_err(systemd)?;
+            let spec = PluginSpec::from_socket(self.name().clone(), &path).map_err(|source| {
+                ServerError::InvalidPath {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            return Ok(serving::start(
+                &runtime,
+                self.inner.clone(),
+                Listener::Unix(listener),
+                spec,
+                Vec::new(),
+            ));
+        }
+        let listener = fds
+            .take_tcp_listener(0)
+            .map_err(systemd)?
+            .ok_or_else(|| systemd(io::Error::other("it was already taken")))?;
+        listener.set_nonblocking(true).map_err(systemd)?;
+        let local = listener.local_addr().map_err(systemd)?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(systemd)?;
+        let spec =
+            PluginSpec::from_spec_text(self.name().clone(), &format!("tcp://{local}"), "/dev/fd/3")
+                .map_err(|source| ServerError::InvalidPath {
+                    path: PathBuf::from("/dev/fd/3"),
+                    source,
+                })?;
+        Ok(serving::start(
+            &runtime,
+            self.inner.clone(),
+            Listener::Tcp(listener),
+            spec,
+            Vec::new(),
+        ))
+    }
+
+    /// Writes `<dir>/<name>.<extension>` atomically and reads it back as the
+    /// spec hosts will see.
+    fn write_descriptor(
+        &self,
+        dir: &Path,
+        extension: &str,
+        contents: Vec<u8>,
+    ) -> Result<(PluginSpec, OwnedFile), ServerError> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+        let path = dir.join(format!("{}.{extension}", self.name()));
+        let owned =
+            files::write_atomically(&path, &contents).map_err(file_error("write", &path))?;
+        let spec = PluginSpec::from_file(&path).map_err(|source| ServerError::InvalidPath {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((spec, owned))
+    }
+}
+
+/// A `.spec` line, or a `.json` object with the CA file.
+fn json_or_text(url: &str, json: Option<(&str, &Path)>) -> Vec<u8> {
+    match json {
+        None => format!("{url}\n").into_bytes(),
+        Some((name, ca)) => json_line(&serde_json::json!({
+            "Name": name,
+            "Addr": url,
+            "TLSConfig": { "CAFile": ca.to_string_lossy() },
+        })),
+    }
+}
+
+fn bind_tcp(
+    runtime: &tokio::runtime::Handle,
+    addr: impl ToSocketAddrs,
+) -> Result<(tokio::net::TcpListener, SocketAddr), ServerError> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|source| ServerError::Bind {
+            address: "the given address".to_owned(),
+            source,
+        })?
+        .collect();
+    let described = addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bind_error = |source| ServerError::Bind {
+        address: described.clone(),
+        source,
+    };
+    let listener = std::net::TcpListener::bind(addrs.as_slice()).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let _entered = runtime.enter();
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
+    Ok((listener, local))
+}
+
+/// Removes a stale socket at `path`; refuses a live one or a non-socket.
+fn clear_stale_socket(path: &Path) -> Result<(), ServerError> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(file_error("examine", path)(e)),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(ServerError::NotASocket {
+            path: path.to_owned(),
+        });
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(ServerError::SocketInUse {
+            path: path.to_owned(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(socket = %path.display(), "removing a stale socket (nobody answers on it)");
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    Err(file_error("remove the stale socket", path)(e))
+                }
+                _ => Ok(()),
+            }
+        }
+        Err(e) => Err(ServerError::Bind {
+            address: path.display().to_string(),
+            source: e,
+        }),
+    }
+}

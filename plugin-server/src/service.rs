@@ -1,0 +1,182 @@
+//! Answering one request as go-plugins-helpers does (PROTOCOL.md §6), with its
+//! mistakes fixed: every answer is JSON, bad input gets a reason, a panicking
+//! handler gets a 500 and the server goes on.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body::{Body as _, Frame};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
+use hyper::body::Incoming;
+use tracing::Instrument;
+
+use crate::handler::{BoxError, Outcome};
+use crate::server::Inner;
+
+/// The content type of every answer, as go-plugins-helpers sends it.
+pub const CONTENT_TYPE_V1_1: &str = "application/vnd.docker.plugins.v1.1+json";
+
+/// The method every plugin answers: the handshake.
+pub const ACTIVATE: &str = "Plugin.Activate";
+
+pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Answers `request`, inside a `plugin.serve` span with the plugin, method,
+/// status and duration.
+pub(crate) async fn respond(
+    inner: Arc<Inner>,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let method = request.uri().path().trim_start_matches('/').to_owned();
+    let span = tracing::info_span!(
+        "plugin.serve",
+        plugin = %inner.name,
+        method = %method,
+        status = tracing::field::Empty,
+        duration_us = tracing::field::Empty,
+    );
+    let response = dispatch(&inner, &method, request)
+        .instrument(span.clone())
+        .await;
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.record("status", response.status().as_u16());
+    span.record("duration_us", micros);
+    tracing::debug!(parent: &span, "answered");
+    response
+}
+
+async fn dispatch(
+    inner: &Inner,
+    method: &str,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    if request.method() != Method::POST {
+        let mut response = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("{method}: only POST is accepted, not {}", request.method()),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let route = inner.routes.get(method).cloned();
+    if route.is_none() && method != ACTIVATE {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "{method}: plugin {:?} does not implement this method",
+                inner.name.as_str()
+            ),
+        );
+    }
+    let body = match read_body(inner, method, request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let Some(route) = route else {
+        return ok(Bytes::from(activation(&inner.implements)));
+    };
+    let outcome = AssertUnwindSafe(async move { route(body).await })
+        .catch_unwind()
+        .await;
+    match outcome {
+        Ok(Outcome::Body(bytes)) => ok(bytes),
+        Ok(Outcome::Stream(stream)) => {
+            let frames = stream.map(|chunk| chunk.map(Frame::data));
+            with_content_type(Response::new(StreamBody::new(frames).boxed_unsync()))
+        }
+        Ok(Outcome::BadRequest(why)) => error(StatusCode::BAD_REQUEST, &format!("{method}: {why}")),
+        Ok(Outcome::Failed(failure)) => error(failure.status(), failure.message()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!("the handler for {method} panicked: {what}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!(
+                    "{method}: the plugin failed while handling this call (its handler panicked)"
+                ),
+            )
+        }
+    }
+}
+
+/// Reads the request body, at most the configured limit; a larger one is a
+/// 413, refused from its `Content-Length` before any of it is read.
+async fn read_body(
+    inner: &Inner,
+    method: &str,
+    request: Request<Incoming>,
+) -> Result<Bytes, Response<ResponseBody>> {
+    let limit = inner.max_request_body;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("{method}: the request body is over this plugin's {limit}-byte limit"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) || request.body().size_hint().lower() > limit {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("{method}: the request body could not be read: {e}"),
+        )),
+    }
+}
+
+/// `{"Implements": [...]}` and a newline, as Go's `json.Encoder` writes it.
+fn activation(implements: &[String]) -> Vec<u8> {
+    json_line(&serde_json::json!({ "Implements": implements }))
+}
+
+/// A JSON value and a newline: go-plugins-helpers answers with Go's
+/// `json.Encoder`, whose output ends in one.
+pub(crate) fn json_line(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    bytes.push(b'\n');
+    bytes
+}
+
+fn ok(bytes: Bytes) -> Response<ResponseBody> {
+    with_content_type(Response::new(
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    ))
+}
+
+/// `{"Err": message}` with `status`.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    let body = json_line(&serde_json::json!({ "Err": message }));
+    let mut response = ok(Bytes::from(body));
+    *response.status_mut() = status;
+    response
+}
+
+fn with_content_type(mut response: Response<ResponseBody>) -> Response<ResponseBody> {
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_V1_1));
+    response
+}
