@@ -52,6 +52,9 @@ pub(crate) async fn respond(
     response
 }
 
+/// Error messages do not start with the method: hosts put it in front of the
+/// `Err` they receive (`<Method>: <Err>`). Only a 400 names it, to say which
+/// method's arguments did not decode, as PROTOCOL.md asks.
 async fn dispatch(
     inner: &Inner,
     method: &str,
@@ -72,7 +75,7 @@ async fn dispatch(
         return error(
             StatusCode::NOT_FOUND,
             &format!(
-                "{method}: plugin {:?} does not implement this method",
+                "plugin {:?} does not implement {method}",
                 inner.name.as_str()
             ),
         );
@@ -104,9 +107,7 @@ async fn dispatch(
             tracing::error!("the handler for {method} panicked: {what}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!(
-                    "{method}: the plugin failed while handling this call (its handler panicked)"
-                ),
+                "the plugin failed while handling this call (its handler panicked)",
             )
         }
     }
@@ -123,7 +124,7 @@ async fn read_body(
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("{method}: the request body is over this plugin's {limit}-byte limit"),
+            &format!("the request body is over this plugin's {limit}-byte limit"),
         )
     };
     let declared = request

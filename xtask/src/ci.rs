@@ -10,7 +10,12 @@ use crate::command::{output, step};
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
 /// Crates with optional features, checked with them off too.
-const NO_DEFAULT_FEATURES: &[&str] = &["plugin-discovery", "plugin-server", "plugin-transport"];
+const NO_DEFAULT_FEATURES: &[&str] = &[
+    "plugin-client",
+    "plugin-discovery",
+    "plugin-server",
+    "plugin-transport",
+];
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
 /// (DESIGN.md, "must not know about"): checked on the normal (non-dev)
@@ -66,6 +71,17 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "plugin-server",
+        &["--no-default-features"],
+        &["rustls", "tokio-rustls", "ring"],
+    ),
+    // The client calls; finding and caching plugins are the registry's.
+    (
+        "plugin-client",
+        &[],
+        &["plugin-discovery", "plugin-registry", "notify"],
+    ),
+    (
+        "plugin-client",
         &["--no-default-features"],
         &["rustls", "tokio-rustls", "ring"],
     ),

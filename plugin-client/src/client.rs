@@ -1,0 +1,435 @@
+//! `Client`: calls to one plugin over any tower service.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use futures_util::StreamExt;
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyDataStream, BodyExt};
+use plugin_spec::{PluginName, PluginSpec};
+use plugin_transport::{ResponseBodyLimit, Transport, TransportError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::{Service, ServiceExt};
+use tracing::Instrument;
+
+use crate::body::{BoxError, RequestBody};
+use crate::config::ClientConfig;
+use crate::decode::{self, ErrorField};
+use crate::error::ClientError;
+use crate::manifest::Manifest;
+use crate::retry::RetryPolicy;
+
+/// The `Accept` header Docker sends on every call.
+pub const ACCEPT_V1_2: &str = "application/vnd.docker.plugins.v1.2+json";
+
+/// The handshake method.
+pub const ACTIVATE: &str = "Plugin.Activate";
+
+/// Calls to one plugin, over any tower service that takes
+/// `http::Request<RequestBody>` and answers `http::Response<B>`: the default
+/// [`Transport`], or a stack of your own layers on it, or an in-memory service.
+///
+/// Every call is `POST /<Method>` with `Accept:
+/// application/vnd.docker.plugins.v1.2+json` and, when a JSON body is sent,
+/// `Content-Type: application/json` (PROTOCOL.md §3). A non-200 answer is a
+/// [`ClientError::Status`] whose message is the plugin's `Err` or its text.
+/// Calls that never reached the plugin are retried per the [`RetryPolicy`];
+/// every call has a deadline. Cheap to clone when the service is.
+///
+/// ```no_run
+/// use plugin_client::{Client, ClientConfig};
+/// use plugin_spec::{PluginName, PluginSpec};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+/// let client = Client::for_spec(&spec, &ClientConfig::default())?;
+/// let manifest = client.activate().await?;
+/// if manifest.implements_iface("VolumeDriver") {
+///     let answer: serde_json::Value = client.call("VolumeDriver.List", &serde_json::json!({})).await?;
+///     println!("{answer}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client<S = Transport> {
+    plugin: PluginName,
+    service: S,
+    config: ClientConfig,
+}
+
+impl Client<Transport> {
+    /// A client for the plugin `spec` describes, over a [`Transport`] built
+    /// with the config's transport settings.
+    ///
+    /// # Errors
+    /// The transport's, when its TLS files do not load.
+    pub fn for_spec(spec: &PluginSpec, config: &ClientConfig) -> Result<Self, TransportError> {
+        let transport = Transport::for_spec(spec, config.transport())?;
+        Ok(Self::new(spec.name().clone(), transport).with_config(config.clone()))
+    }
+}
+
+impl<S> Client<S> {
+    /// A client for `plugin` over `service`, with the default [`ClientConfig`].
+    pub fn new(plugin: PluginName, service: S) -> Self {
+        Self {
+            plugin,
+            service,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// The same client with another configuration.
+    #[must_use]
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The plugin's name.
+    pub fn plugin(&self) -> &PluginName {
+        &self.plugin
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The service under the client.
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+}
+
+impl<S: Clone> Client<S> {
+    /// A copy whose calls (activation included) have this timeout; for one
+    /// call: `client.with_timeout(Some(d)).call(...)`.
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
+        let mut copy = self.clone();
+        copy.config.call_timeout = timeout;
+        copy.config.activation_timeout = timeout;
+        copy
+    }
+
+    /// A copy that retries per `retry` (e.g. [`RetryPolicy::none`]).
+    #[must_use]
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        let mut copy = self.clone();
+        copy.config.retry = retry;
+        copy
+    }
+}
+
+/// A call's request body and how it is described on the wire.
+enum Payload {
+    Json(Bytes),
+    Raw(RequestBody),
+}
+
+impl<S, B> Client<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    /// The handshake: `POST /Plugin.Activate` with no body; the answer is the
+    /// plugin's [`Manifest`].
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; the activation timeout applies.
+    pub async fn activate(&self) -> Result<Manifest, ClientError> {
+        let bytes = self
+            .exchange(
+                ACTIVATE,
+                Payload::Raw(RequestBody::empty()),
+                self.config.activation_timeout,
+            )
+            .await?;
+        self.decode(ACTIVATE, &bytes)
+    }
+
+    /// Calls `method` with `request` as JSON and decodes the JSON answer. An
+    /// empty answer decodes where `Resp` can be empty (`()`, `Option`, a struct
+    /// of optional fields).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn call<Req, Resp>(&self, method: &str, request: &Req) -> Result<Resp, ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let bytes = self
+            .exchange(
+                method,
+                self.json(method, request)?,
+                self.config.call_timeout,
+            )
+            .await?;
+        self.decode(method, &bytes)
+    }
+
+    /// Like [`call`](Self::call), and a 200 answer whose `field` (`Err`, or
+    /// `Error` for IPAM) is a non-empty string is a failure
+    /// ([`ClientError::Reported`]), as Docker's typed layer treats it.
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn call_checked<Req, Resp>(
+        &self,
+        method: &str,
+        request: &Req,
+        field: ErrorField,
+    ) -> Result<Resp, ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let bytes = self
+            .exchange(
+                method,
+                self.json(method, request)?,
+                self.config.call_timeout,
+            )
+            .await?;
+        if let Some(message) = decode::reported_error(&bytes, field) {
+            return Err(ClientError::Reported {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                message,
+            });
+        }
+        self.decode(method, &bytes)
+    }
+
+    /// Calls `method` with these bytes as the JSON body (none when empty) and
+    /// returns the answer's bytes unread.
+    ///
+    /// # Errors
+    /// Any [`ClientError`] but decoding ones.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Bytes, ClientError> {
+        self.exchange(method, Payload::Json(body.into()), self.config.call_timeout)
+            .await
+    }
+
+    /// Sends a raw request body (no `Content-Type`), as Docker's `SendFile`
+    /// does; `method` may carry a query string (`GraphDriver.ApplyDiff?id=x`).
+    /// A streamed body is never retried.
+    ///
+    /// # Errors
+    /// Any [`ClientError`] but decoding ones.
+    pub async fn send(&self, method: &str, body: RequestBody) -> Result<Bytes, ClientError> {
+        self.exchange(method, Payload::Raw(body), self.config.call_timeout)
+            .await
+    }
+
+    /// Calls `method` and returns the answer as a stream of chunks, read as
+    /// they arrive and not bounded by the transport's body limit (as
+    /// `LogDriver.ReadLogs` needs). The call timeout covers the wait for the
+    /// answer to start, not the stream.
+    ///
+    /// # Errors
+    /// Any [`ClientError`] before the stream starts; each item after.
+    pub async fn stream<Req>(
+        &self,
+        method: &str,
+        request: &Req,
+    ) -> Result<impl Stream<Item = Result<Bytes, ClientError>> + Send + use<Req, S, B>, ClientError>
+    where
+        Req: Serialize + ?Sized,
+    {
+        let payload = self.json(method, request)?;
+        let span = self.span(method);
+        let started = self.start(method, payload, true);
+        let response = self
+            .deadline(method, self.config.call_timeout, started)
+            .instrument(span)
+            .await?;
+        let (parts, body) = response.into_parts();
+        if parts.status != StatusCode::OK {
+            return Err(self.status_error(method, parts.status, body).await);
+        }
+        let (plugin, method) = (self.plugin.clone(), method.to_owned());
+        Ok(BodyDataStream::new(body).map(move |chunk| {
+            chunk.map_err(|e| ClientError::Transport {
+                plugin: plugin.clone(),
+                method: method.clone(),
+                source: e.into(),
+            })
+        }))
+    }
+
+    fn span(&self, method: &str) -> tracing::Span {
+        tracing::info_span!("plugin.call", plugin = %self.plugin, method = %method, attempt = 1u32)
+    }
+
+    fn json<Req: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        request: &Req,
+    ) -> Result<Payload, ClientError> {
+        serde_json::to_vec(request)
+            .map(|bytes| Payload::Json(Bytes::from(bytes)))
+            .map_err(|source| ClientError::Encode {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                source,
+            })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, method: &str, bytes: &[u8]) -> Result<T, ClientError> {
+        decode::answer(bytes).map_err(|source| ClientError::Decode {
+            plugin: self.plugin.clone(),
+            method: method.to_owned(),
+            excerpt: decode::excerpt(bytes),
+            source,
+        })
+    }
+
+    /// A call that reads the whole answer, under `timeout`.
+    async fn exchange(
+        &self,
+        method: &str,
+        payload: Payload,
+        timeout: Option<Duration>,
+    ) -> Result<Bytes, ClientError> {
+        let span = self.span(method);
+        let whole = async {
+            let response = self.start(method, payload, false).await?;
+            let (parts, body) = response.into_parts();
+            if parts.status != StatusCode::OK {
+                return Err(self.status_error(method, parts.status, body).await);
+            }
+            body.collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .map_err(|e| self.transport_error(method, e.into()))
+        };
+        let result = self
+            .deadline(method, timeout, whole)
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &result {
+            tracing::debug!(parent: &span, "call failed: {error}");
+        }
+        result
+    }
+
+    /// Sends the request, retrying per the policy.
+    async fn start(
+        &self,
+        method: &str,
+        payload: Payload,
+        unbounded: bool,
+    ) -> Result<Response<B>, ClientError> {
+        let path = PathAndQuery::try_from(format!("/{method}")).map_err(|e| {
+            ClientError::InvalidMethod {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
+        let (body, json) = match payload {
+            Payload::Json(bytes) => (RequestBody::from_bytes(bytes.clone()), !bytes.is_empty()),
+            Payload::Raw(body) => (body, false),
+        };
+        let mut request = Request::post(http::Uri::from(path))
+            .body(body)
+            .map_err(|e| ClientError::InvalidMethod {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                reason: e.to_string(),
+            })?;
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(ACCEPT_V1_2));
+        if json {
+            request
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if unbounded {
+            request.extensions_mut().insert(ResponseBodyLimit(None));
+        }
+        let service = self.service.clone().map_err(Into::into);
+        tower::retry::Retry::new(self.config.retry.for_call(), service)
+            .oneshot(request)
+            .await
+            .map_err(|e| self.transport_error(method, e))
+    }
+
+    /// Runs `future` under `timeout`.
+    async fn deadline<T>(
+        &self,
+        method: &str,
+        timeout: Option<Duration>,
+        future: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        match timeout {
+            None => future.await,
+            Some(after) => tokio::time::timeout(after, future)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ClientError::Timeout {
+                        plugin: self.plugin.clone(),
+                        method: method.to_owned(),
+                        after,
+                    })
+                }),
+        }
+    }
+
+    fn transport_error(&self, method: &str, source: BoxError) -> ClientError {
+        ClientError::Transport {
+            plugin: self.plugin.clone(),
+            method: method.to_owned(),
+            source,
+        }
+    }
+
+    /// The error for a non-200 answer, reading at most `max_error_body` bytes
+    /// of it.
+    async fn status_error(&self, method: &str, status: StatusCode, body: B) -> ClientError {
+        let limit = self.config.max_error_body;
+        let mut collected = BytesMut::new();
+        let mut truncated = false;
+        let mut body = std::pin::pin!(body);
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        let room = limit.saturating_sub(collected.len());
+                        collected.extend_from_slice(
+                            data.get(..room.min(data.len())).unwrap_or_default(),
+                        );
+                        if data.len() > room {
+                            truncated = true;
+                            break;
+                        }
+                    }
+                }
+                Err(e) => return self.transport_error(method, e.into()),
+            }
+        }
+        ClientError::Status {
+            plugin: self.plugin.clone(),
+            method: method.to_owned(),
+            status,
+            message: decode::error_message(&collected, truncated),
+        }
+    }
+}

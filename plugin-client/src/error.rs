@@ -1,0 +1,206 @@
+//! The one error type of this crate.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+use plugin_spec::PluginName;
+use plugin_transport::TransportError;
+
+use crate::body::BoxError;
+
+/// Why a call to a plugin failed. Every variant names the plugin and the
+/// method; messages start `<Method>: `, as Docker's do.
+///
+/// Branch with the predicates: [`is_plugin_error`](Self::is_plugin_error)
+/// (the plugin answered, with an error), [`is_not_implemented`](Self::is_not_implemented)
+/// (404), [`is_connect`](Self::is_connect) (it could not be reached; nothing
+/// was sent), [`is_timeout`](Self::is_timeout).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The plugin answered with a status other than 200. The message is its
+    /// `Err` field when the body is JSON with one, else the body's text.
+    #[error("{method}: {} (plugin {:?}, HTTP {})", Message(message), plugin.as_str(), status.as_u16())]
+    Status {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// The status.
+        status: StatusCode,
+        /// The plugin's message (bounded; lossy UTF-8 when not JSON).
+        message: String,
+    },
+
+    /// The plugin answered 200 with a non-empty error field (`Err`, or `Error`
+    /// for IPAM): Docker treats that as a failure.
+    #[error("{method}: {message} (plugin {:?})", plugin.as_str())]
+    Reported {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// The error field's text.
+        message: String,
+    },
+
+    /// The call did not complete: no connection, a broken connection, TLS, an
+    /// oversized answer. The transport's error is the source.
+    #[error("{method}: {source}")]
+    Transport {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// What went wrong underneath (a [`TransportError`] with the default
+        /// transport).
+        source: BoxError,
+    },
+
+    /// No complete answer within the call's timeout.
+    #[error("{method}: no answer from plugin {:?} within {after:?}", plugin.as_str())]
+    Timeout {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// The timeout.
+        after: Duration,
+    },
+
+    /// The answer is not what the method returns.
+    #[error("{method}: plugin {:?} answered something that is not the expected JSON: {source} (answer: {excerpt:?})", plugin.as_str())]
+    Decode {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// The start of the answer.
+        excerpt: String,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
+
+    /// The request could not be encoded as JSON.
+    #[error("{method}: the request cannot be encoded as JSON: {source}")]
+    Encode {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method called.
+        method: String,
+        /// The encoding error.
+        source: serde_json::Error,
+    },
+
+    /// The method name cannot be sent as a request path.
+    #[error("{method:?} is not a valid method name for a request path: {reason}")]
+    InvalidMethod {
+        /// The plugin.
+        plugin: PluginName,
+        /// The method given.
+        method: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `(empty answer)` for an empty message.
+struct Message<'a>(&'a str);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("(empty answer)")
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
+impl ClientError {
+    /// The plugin called.
+    pub fn plugin(&self) -> &PluginName {
+        match self {
+            Self::Status { plugin, .. }
+            | Self::Reported { plugin, .. }
+            | Self::Transport { plugin, .. }
+            | Self::Timeout { plugin, .. }
+            | Self::Decode { plugin, .. }
+            | Self::Encode { plugin, .. }
+            | Self::InvalidMethod { plugin, .. } => plugin,
+        }
+    }
+
+    /// The method called.
+    pub fn method(&self) -> &str {
+        match self {
+            Self::Status { method, .. }
+            | Self::Reported { method, .. }
+            | Self::Transport { method, .. }
+            | Self::Timeout { method, .. }
+            | Self::Decode { method, .. }
+            | Self::Encode { method, .. }
+            | Self::InvalidMethod { method, .. } => method,
+        }
+    }
+
+    /// The HTTP status the plugin answered with, if it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            Self::Reported { .. } | Self::Decode { .. } => Some(StatusCode::OK),
+            _ => None,
+        }
+    }
+
+    /// The plugin's own error message, if it sent one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Status { message, .. } | Self::Reported { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The plugin answered, with an error (a non-200 status, or a 200 with an
+    /// error field).
+    pub fn is_plugin_error(&self) -> bool {
+        matches!(self, Self::Status { .. } | Self::Reported { .. })
+    }
+
+    /// The plugin answered 404: by convention, it does not implement the method.
+    pub fn is_not_implemented(&self) -> bool {
+        matches!(self, Self::Status { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
+    /// The plugin could not be reached, and no byte of the request was sent.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if transport_error(source.as_ref()).is_some_and(TransportError::is_connect))
+    }
+
+    /// The call timed out (the client's call timeout, or a transport timeout).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Self::Timeout { .. } => true,
+            Self::Transport { source, .. } => {
+                transport_error(source.as_ref()).is_some_and(TransportError::is_timeout)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The [`TransportError`] in an error's source chain, if any.
+pub(crate) fn transport_error<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> Option<&'a TransportError> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(err) = current {
+        if let Some(transport) = err.downcast_ref::<TransportError>() {
+            return Some(transport);
+        }
+        current = err.source();
+    }
+    None
+}

@@ -1,0 +1,70 @@
+//! Call Docker plugins: the `Plugin.Activate` handshake, JSON calls with
+//! Docker's headers, Docker's error decoding, retries and timeouts, over any
+//! tower service.
+//!
+//! A [`Client`] talks to one plugin through a service that takes
+//! `http::Request<`[`RequestBody`]`>`: by default a
+//! [`plugin_transport::Transport`], but any stack of tower layers on it (or an
+//! in-memory service, or a proxy) works the same:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use plugin_client::{Client, ClientConfig, Manifest};
+//! use plugin_transport::{PluginName, PluginSpec, Transport, TransportConfig};
+//! use tower::ServiceBuilder;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+//! let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
+//! let stack = ServiceBuilder::new().concurrency_limit(64).service(transport);
+//! let client = Client::new(spec.name().clone(), stack);
+//!
+//! let manifest: Manifest = client.activate().await?;
+//! let volumes: serde_json::Value = client.call("VolumeDriver.List", &serde_json::json!({})).await?;
+//! let quick = client.with_timeout(Some(Duration::from_secs(1)));
+//! let err = quick.call::<_, serde_json::Value>("VolumeDriver.Get", &serde_json::json!({"Name": "x"})).await;
+//! # Ok(()) }
+//! ```
+//!
+//! What it does on the wire, and where it differs from Docker (PROTOCOL.md §3,
+//! §4):
+//!
+//! - Headers: `Accept: application/vnd.docker.plugins.v1.2+json`;
+//!   `Content-Type: application/json` when a JSON body is sent (Docker sends
+//!   none); no body and `Content-Length: 0` for calls without arguments.
+//! - A non-200 answer is [`ClientError::Status`]: the `Err` field when the body
+//!   is JSON with a non-empty string `Err` (any key case), else the body's text
+//!   (at most 64 KiB, lossy UTF-8). A 404 means "not implemented"
+//!   ([`ClientError::is_not_implemented`]).
+//! - [`Client::call_checked`] also fails a 200 whose `Err` (or IPAM's `Error`)
+//!   is set, as Docker's typed layer does.
+//! - Retries ([`RetryPolicy`], a `tower::retry::Policy`) only when no request
+//!   byte reached the plugin, with Docker's 1 s, 2 s, 4 s... schedule and its
+//!   30 s window, plus jitter. Docker also retries calls that broke midway,
+//!   which can repeat a side effect; we do not.
+//! - Every call has a deadline (activation 20 s, calls 60 s by default; Docker
+//!   has none for activation, so a hung plugin hangs it).
+//! - Each call is a `plugin.call` tracing span with the plugin, method and
+//!   attempt; each retry logs the error and the delay.
+
+mod body;
+mod client;
+mod config;
+mod decode;
+mod error;
+mod manifest;
+mod retry;
+
+pub use body::{BoxError, RequestBody};
+pub use client::{ACCEPT_V1_2, ACTIVATE, Client};
+pub use config::ClientConfig;
+pub use decode::ErrorField;
+pub use error::ClientError;
+pub use manifest::Manifest;
+pub use plugin_spec::{PluginName, PluginSpec};
+pub use plugin_transport::{Transport, TransportConfig, TransportError};
+pub use retry::{Retry, RetryPolicy};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

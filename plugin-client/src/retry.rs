@@ -1,0 +1,185 @@
+//! Retrying calls that never reached the plugin, as a tower retry policy.
+
+use std::time::Duration;
+
+use http::Request;
+use tokio::time::Instant;
+use tower::util::rng::{HasherRng, Rng};
+
+use crate::body::{BoxError, RequestBody};
+use crate::error::transport_error;
+
+/// When to retry a call: only when the plugin could not be reached at all (no
+/// request byte was sent, so nothing can happen twice), with exponential
+/// backoff and jitter, until the retry window would be passed.
+///
+/// The default is Docker's schedule: 1 s, 2 s, 4 s, 8 s, ..., giving up once
+/// the time elapsed plus the next delay would pass 30 s (about 15 s and 5
+/// attempts), with ±20% jitter so that many callers do not retry in step.
+///
+/// ```
+/// use std::time::Duration;
+/// use plugin_client::RetryPolicy;
+///
+/// let fast = RetryPolicy::default()
+///     .with_initial_backoff(Duration::from_millis(100))
+///     .with_window(Duration::from_secs(2));
+/// assert!(RetryPolicy::none().is_disabled());
+/// assert_eq!(fast.nominal_delays().collect::<Vec<_>>().len(), 4); // 0.1 + 0.2 + 0.4 + 0.8 s
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    enabled: bool,
+    initial: Duration,
+    window: Duration,
+    jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            initial: Duration::from_secs(1),
+            window: Duration::from_secs(30),
+            jitter: 0.2,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// Whether retries are off.
+    pub fn is_disabled(&self) -> bool {
+        !self.enabled
+    }
+
+    /// The first delay (then doubled each time); default 1 s.
+    #[must_use]
+    pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial = delay;
+        self
+    }
+
+    /// Give up once the time since the first attempt plus the next delay would
+    /// pass this; default 30 s.
+    #[must_use]
+    pub fn with_window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Spread each delay by up to this fraction either way (0 to 1); default 0.2.
+    #[must_use]
+    pub fn with_jitter(mut self, fraction: f64) -> Self {
+        self.jitter = fraction.clamp(0.0, 1.0);
+        self
+    }
+
+    /// The delays before each retry, without jitter, as long as the window
+    /// allows them.
+    pub fn nominal_delays(&self) -> impl Iterator<Item = Duration> + '_ {
+        let mut elapsed = Duration::ZERO;
+        (0u32..)
+            .map(|n| self.initial.saturating_mul(2u32.saturating_pow(n)))
+            .take_while(move |delay| {
+                elapsed = elapsed.saturating_add(*delay);
+                self.enabled && elapsed <= self.window
+            })
+    }
+
+    /// The tower retry policy for one call.
+    pub fn for_call(&self) -> Retry {
+        Retry {
+            policy: self.clone(),
+            retries: 0,
+            started: None,
+            rng: HasherRng::default(),
+        }
+    }
+}
+
+/// A [`RetryPolicy`] applied to one call: implements
+/// [`tower::retry::Policy`], so it also works as a layer of its own
+/// (`tower::retry::RetryLayer::new(policy.for_call())`).
+#[derive(Debug, Clone)]
+pub struct Retry {
+    policy: RetryPolicy,
+    retries: u32,
+    started: Option<Instant>,
+    rng: HasherRng,
+}
+
+impl Retry {
+    fn delay(&mut self) -> Duration {
+        let base = self
+            .policy
+            .initial
+            .saturating_mul(2u32.saturating_pow(self.retries));
+        let spread = (self.rng.next_f64() * 2.0 - 1.0) * self.policy.jitter;
+        base.mul_f64((1.0 + spread).max(0.0))
+    }
+}
+
+impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        _request: &mut Request<RequestBody>,
+        result: &mut Result<Res, BoxError>,
+    ) -> Option<Self::Future> {
+        let Err(error) = result else { return None };
+        let connect = transport_error(error.as_ref()).is_some_and(|e| e.is_connect());
+        if !self.policy.enabled || !connect {
+            return None;
+        }
+        let elapsed = self
+            .started
+            .map_or(Duration::ZERO, |started| started.elapsed());
+        let delay = self.delay();
+        if elapsed.saturating_add(delay) > self.policy.window {
+            tracing::debug!(
+                attempts = self.retries + 1,
+                "giving up: the retry window is spent"
+            );
+            return None;
+        }
+        self.retries += 1;
+        let attempt = self.retries + 1;
+        tracing::Span::current().record("attempt", attempt);
+        tracing::warn!(
+            error = %error,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            attempt,
+            "plugin unreachable; retrying"
+        );
+        Some(tokio::time::sleep(delay))
+    }
+
+    fn clone_request(&mut self, request: &Request<RequestBody>) -> Option<Request<RequestBody>> {
+        self.started.get_or_insert_with(Instant::now);
+        if !self.policy.enabled {
+            return None;
+        }
+        let body = request.body().try_clone()?;
+        let mut copy = Request::new(body);
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        if let Some(limit) = request
+            .extensions()
+            .get::<plugin_transport::ResponseBodyLimit>()
+        {
+            copy.extensions_mut().insert(*limit);
+        }
+        Some(copy)
+    }
+}
