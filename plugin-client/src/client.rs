@@ -1,6 +1,7 @@
 //! `Client`: calls to one plugin over any tower service.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -366,10 +367,12 @@ where
             request.extensions_mut().insert(ResponseBodyLimit(None));
         }
         let service = self.service.clone().map_err(Into::into);
-        tower::retry::Retry::new(self.config.retry.for_call(), service)
-            .oneshot(request)
-            .await
-            .map_err(|e| self.transport_error(method, e))
+        // Boxed here, where every type is concrete: otherwise proving a caller's
+        // future `Send` trips over the boxed error's lifetime (rust-lang/rust#64552).
+        let sending: Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send>> = Box::pin(
+            tower::retry::Retry::new(self.config.retry.for_call(), service).oneshot(request),
+        );
+        sending.await.map_err(|e| self.transport_error(method, e))
     }
 
     /// Runs `future` under `timeout`.

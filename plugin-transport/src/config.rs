@@ -1,5 +1,7 @@
 //! `TransportConfig` and the per-request overrides.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The default limit on a response body: 16 MiB.
@@ -128,10 +130,28 @@ impl TransportConfig {
 pub struct ResponseBodyLimit(pub Option<u64>);
 
 /// A response extension: which connection carried the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    /// The connection's number, unique within the transport and its clones.
-    pub id: u64,
-    /// Whether an earlier request already used this connection (keep-alive).
-    pub reused: bool,
+    id: u64,
+    responses: Arc<AtomicU64>,
+}
+
+impl ConnectionInfo {
+    pub(crate) fn new(id: u64) -> Self {
+        Self {
+            id,
+            responses: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The connection's number, unique within the transport and its clones:
+    /// responses with the same id came over one kept-alive connection.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Counts a response on this connection; true if it is not the first.
+    pub(crate) fn count_response(&self) -> bool {
+        self.responses.fetch_add(1, Ordering::Relaxed) > 0
+    }
 }

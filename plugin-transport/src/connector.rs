@@ -17,6 +17,7 @@ use plugin_spec::{Address, HostPort};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::config::ConnectionInfo;
 use crate::target::Target;
 #[cfg(feature = "tls")]
 use crate::tls::TlsSetup;
@@ -103,10 +104,7 @@ impl Inner {
         tracing::debug!(connection = id, "connected to {}", self.target);
         Ok(Conn {
             io: TokioIo::new(stream),
-            extra: ConnExtra {
-                id,
-                uses: Arc::new(AtomicU64::new(0)),
-            },
+            extra: ConnectionInfo::new(id),
         })
     }
 
@@ -155,19 +153,11 @@ async fn tcp(hp: &HostPort) -> Result<TcpStream, ConnectError> {
     Ok(stream)
 }
 
-/// Per-connection data the pooled client copies into each response's
-/// extensions: which connection, and how many responses it carried.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnExtra {
-    pub(crate) id: u64,
-    pub(crate) uses: Arc<AtomicU64>,
-}
-
 /// One open connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
     io: TokioIo<Stream>,
-    extra: ConnExtra,
+    extra: ConnectionInfo,
 }
 
 impl Connection for Conn {

@@ -163,6 +163,13 @@ impl TransportError {
         )
     }
 
+    /// The connection to the plugin failed or broke: it could not be made, or
+    /// it closed or reset before a complete answer. (A host treats the plugin
+    /// as possibly restarted.)
+    pub fn is_connection_failure(&self) -> bool {
+        self.is_connect() || matches!(self, Self::Request { .. } | Self::Body { .. })
+    }
+
     /// A connect or response timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(

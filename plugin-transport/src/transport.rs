@@ -6,7 +6,6 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -22,7 +21,7 @@ use tracing::Instrument;
 
 use crate::body::ResponseBody;
 use crate::config::{ConnectionInfo, ResponseBodyLimit, TransportConfig};
-use crate::connector::{ConnExtra, ConnectError, Connector};
+use crate::connector::{ConnectError, Connector};
 use crate::error::{BoxError, TransportError};
 use crate::target::Target;
 
@@ -246,14 +245,11 @@ where
                 None => sending.await,
             };
             let response = sent.map_err(|e| classify(&shared.target, e))?;
-            let (mut parts, incoming) = response.into_parts();
-            if let Some(extra) = parts.extensions.remove::<ConnExtra>() {
-                let reused = extra.uses.fetch_add(1, Ordering::Relaxed) > 0;
-                tracing::Span::current().record("reused", reused);
-                parts.extensions.insert(ConnectionInfo {
-                    id: extra.id,
-                    reused,
-                });
+            let (parts, incoming) = response.into_parts();
+            // The connector's `ConnectionInfo` rides in every response's
+            // extensions; counting responses on it tells a reused connection.
+            if let Some(info) = parts.extensions.get::<ConnectionInfo>() {
+                tracing::Span::current().record("reused", info.count_response());
             }
             tracing::Span::current().record("status", parts.status.as_u16());
             Ok(Response::from_parts(

@@ -13,6 +13,7 @@ pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 const NO_DEFAULT_FEATURES: &[&str] = &[
     "plugin-client",
     "plugin-discovery",
+    "plugin-registry",
     "plugin-server",
     "plugin-transport",
 ];
@@ -84,6 +85,19 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
         "plugin-client",
         &["--no-default-features"],
         &["rustls", "tokio-rustls", "ring"],
+    ),
+    // The registry owns caching and concurrency, not how bytes move.
+    (
+        "plugin-registry",
+        &["--depth", "1"],
+        &[
+            "hyper",
+            "hyper-util",
+            "rustls",
+            "tokio-rustls",
+            "notify",
+            "serde_json",
+        ],
     ),
     // lookup and scan are plain sync code: no runtime without the `watch` feature.
     (

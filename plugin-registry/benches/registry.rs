@@ -1,0 +1,501 @@
+//! Registry benchmarks, each figure beside a baseline measured in the same run:
+//!
+//! - an activation storm (1,000 concurrent `get`s over 100 plugins) against 100
+//!   bare client activations;
+//! - calls through the whole stack (Registry -> Client -> Transport, unix
+//!   socket) against a bare hyper-util client on the same server, with 1 and 16
+//!   tasks, alternating rounds;
+//! - the same at 16 tasks against the physical floor: a raw unix-socket
+//!   ping-pong of the same request and response bytes.
+//!
+//! Prints a human line per figure and a `BENCH {json}` line that `cargo xtask
+//! bench` reads. `--quick` runs short rounds.
+
+#![allow(
+    missing_docs,
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use plugin_client::{Client, ClientConfig};
+use plugin_registry::{Discovery, Registry};
+use plugin_server::{HandlerError, PluginName, PluginServer};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BODY: &str = r#"{"Name":"volume-1"}"#;
+
+struct Settings {
+    rounds: usize,
+    round: Duration,
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let settings = if quick {
+        Settings {
+            rounds: 2,
+            round: Duration::from_millis(300),
+        }
+    } else {
+        Settings {
+            rounds: 5,
+            round: Duration::from_secs(1),
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        storm().await;
+        calls(&settings).await;
+    });
+}
+
+/// One measured figure beside its baseline, printed for `cargo xtask bench`.
+struct Figure<'a> {
+    bench: &'a str,
+    what: String,
+    unit: &'a str,
+    ours: f64,
+    baseline: &'a str,
+    baseline_value: f64,
+    target: &'a str,
+    met: bool,
+}
+
+impl Figure<'_> {
+    fn print(&self) {
+        let line = json!({
+            "bench": self.bench, "what": self.what, "unit": self.unit, "ours": self.ours,
+            "baseline": self.baseline, "baseline_value": self.baseline_value,
+            "ratio": self.ours / self.baseline_value, "target": self.target, "met": self.met,
+        });
+        println!("BENCH {line}");
+    }
+}
+
+fn echo_plugin(name: &str, activations: Arc<AtomicUsize>) -> PluginServer {
+    PluginServer::new(PluginName::new(name).unwrap())
+        .handle("Plugin.Activate", move |(): ()| {
+            activations.fetch_add(1, Ordering::Relaxed);
+            async { Ok::<_, HandlerError>(json!({"Implements": ["VolumeDriver"]})) }
+        })
+        .handle_raw("Echo.Echo", |body: Bytes| async move {
+            Ok::<_, HandlerError>(body)
+        })
+}
+
+/// 1,000 concurrent `get`s over 100 plugins, against 100 direct activations.
+async fn storm() {
+    let dir = tempfile::tempdir().unwrap();
+    let activations = Arc::new(AtomicUsize::new(0));
+    let names: Vec<PluginName> = (0..100)
+        .map(|i| PluginName::new(format!("p{i:03}")).unwrap())
+        .collect();
+    let servings: Vec<_> = names
+        .iter()
+        .map(|n| {
+            echo_plugin(n.as_str(), Arc::clone(&activations))
+                .serve_unix(dir.path().join(format!("{n}.sock")))
+                .unwrap()
+        })
+        .collect();
+
+    // Baseline: each plugin activated once by a bare client, all at once.
+    let clients: Vec<_> = servings
+        .iter()
+        .map(|s| Client::for_spec(s.spec(), &ClientConfig::default()).unwrap())
+        .collect();
+    let started = Instant::now();
+    futures_util::future::join_all(
+        clients
+            .iter()
+            .map(|c| async move { c.activate().await.unwrap() }),
+    )
+    .await;
+    let bare = started.elapsed();
+    activations.store(0, Ordering::Relaxed);
+
+    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let started = Instant::now();
+    let gets = (0..1000).map(|i| {
+        let (registry, name) = (registry.clone(), names[i % 100].clone());
+        tokio::spawn(async move { registry.get(&name, "VolumeDriver").await.unwrap() })
+    });
+    futures_util::future::join_all(gets).await;
+    let storm = started.elapsed();
+    let seen = activations.load(Ordering::Relaxed);
+    println!(
+        "activation storm: 1000 gets over 100 plugins in {:.2} ms, {seen} activations; 100 bare activations {:.2} ms; ratio {:.2}",
+        ms(storm),
+        ms(bare),
+        storm.as_secs_f64() / bare.as_secs_f64()
+    );
+    Figure {
+        bench: "registry.storm",
+        what: format!("1000 concurrent get()s over 100 plugins ({seen} activations seen)"),
+        unit: "ms",
+        ours: ms(storm),
+        baseline: "100 concurrent bare Client::activate()",
+        baseline_value: ms(bare),
+        target: "100 activations",
+        met: seen == 100,
+    }
+    .print();
+    drop(servings);
+}
+
+/// Per-call latencies (microseconds) of `tasks` tasks calling for `round`.
+async fn load<F, Fut>(tasks: usize, round: Duration, call: F) -> (f64, Vec<u64>)
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + round;
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    call(task).await;
+                    latencies.push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.await.unwrap());
+    }
+    let per_s = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    (per_s, all)
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+#[derive(Default)]
+struct Series {
+    per_s: Vec<f64>,
+    p50: Vec<u64>,
+    p99: Vec<u64>,
+    max: Vec<u64>,
+}
+
+impl Series {
+    fn add(&mut self, (per_s, sorted): (f64, Vec<u64>)) {
+        self.per_s.push(per_s);
+        self.p50.push(pct(&sorted, 0.5));
+        self.p99.push(pct(&sorted, 0.99));
+        self.max.push(*sorted.last().unwrap());
+    }
+
+    fn median_per_s(&self) -> f64 {
+        let mut v = self.per_s.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    fn median(values: &[u64]) -> u64 {
+        let mut v = values.to_vec();
+        v.sort_unstable();
+        v[v.len() / 2]
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{:.0} calls/s, p50 {} us, p99 {} us, max {} us",
+            self.median_per_s(),
+            Self::median(&self.p50),
+            Self::median(&self.p99),
+            self.max.iter().max().unwrap()
+        )
+    }
+}
+
+/// The exact bytes of one call through our stack and its answer (the date is
+/// the same length every day), for the raw ping-pong floor.
+fn wire_bytes() -> (Vec<u8>, Vec<u8>) {
+    let request = format!(
+        "POST /Echo.Echo HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\ncontent-type: application/json\r\ncontent-length: {}\r\nhost: plugin.moby.localhost\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.docker.plugins.v1.1+json\r\ncontent-length: {}\r\ndate: Wed, 25 Nov 2026 08:41:28 GMT\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    (request.into_bytes(), response.into_bytes())
+}
+
+async fn calls(settings: &Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("bench.sock");
+    let _serving = echo_plugin("bench", Arc::default())
+        .serve_unix(&socket)
+        .unwrap();
+    let floor_socket = dir.path().join("floor.sock");
+    let (request_bytes, response_bytes) = wire_bytes();
+    serve_floor(&floor_socket, request_bytes.len(), response_bytes.clone());
+
+    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let name = PluginName::new("bench").unwrap();
+    registry.get(&name, "VolumeDriver").await.unwrap();
+    let bare = bare_client(&socket);
+
+    breakdown(&registry, &name, settings).await;
+    for tasks in [1usize, 16] {
+        let (mut ours, mut theirs, mut floor) =
+            (Series::default(), Series::default(), Series::default());
+        // A warm-up round of each, not counted.
+        for round in 0..=settings.rounds {
+            let registry = registry.clone();
+            let name = name.clone();
+            let stack = load(tasks, settings.round, move |_| {
+                let (registry, name) = (registry.clone(), name.clone());
+                async move {
+                    let plugin = registry.get(&name, "VolumeDriver").await.unwrap();
+                    let answer = plugin.client().call_raw("Echo.Echo", BODY).await.unwrap();
+                    assert_eq!(answer.len(), BODY.len());
+                }
+            })
+            .await;
+            let bare = bare.clone();
+            let direct = load(tasks, settings.round, move |_| {
+                let bare = bare.clone();
+                async move {
+                    let request = http::Request::post("http://plugin.moby.localhost/Echo.Echo")
+                        .header("accept", "application/vnd.docker.plugins.v1.2+json")
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+                        .unwrap();
+                    let response = bare.request(request).await.unwrap();
+                    let answer = response.into_body().collect().await.unwrap().to_bytes();
+                    assert_eq!(answer.len(), BODY.len());
+                }
+            })
+            .await;
+            let raw = floor_round(
+                &floor_socket,
+                tasks,
+                settings.round,
+                &request_bytes,
+                response_bytes.len(),
+            )
+            .await;
+            if round > 0 {
+                ours.add(stack);
+                theirs.add(direct);
+                floor.add(raw);
+            }
+        }
+        println!("{tasks:>2} task(s): full stack   {}", ours.summary());
+        println!("{tasks:>2} task(s): bare hyper   {}", theirs.summary());
+        println!("{tasks:>2} task(s): raw socket   {}", floor.summary());
+        let ratio = ours.median_per_s() / theirs.median_per_s();
+        Figure {
+            bench: &format!("registry.calls.{tasks}"),
+            what: format!("calls/s through Registry -> Client -> Transport, {tasks} task(s)"),
+            unit: "calls/s",
+            ours: ours.median_per_s(),
+            baseline: "bare hyper-util client, same server",
+            baseline_value: theirs.median_per_s(),
+            target: ">= 0.9",
+            met: ratio >= 0.9,
+        }
+        .print();
+        if tasks == 1 {
+            let (p50, bare_p50) = (Series::median(&ours.p50), Series::median(&theirs.p50));
+            Figure {
+                bench: "registry.p50.1",
+                what: "p50 latency through the full stack, 1 task".to_owned(),
+                unit: "us",
+                ours: p50 as f64,
+                baseline: "bare hyper-util client p50",
+                baseline_value: bare_p50 as f64,
+                target: "<= bare + 10 us",
+                met: p50 <= bare_p50 + 10,
+            }
+            .print();
+        }
+        if tasks == 16 {
+            let ratio = ours.median_per_s() / floor.median_per_s();
+            Figure {
+                bench: "registry.floor.16",
+                what: "calls/s through the full stack, 16 tasks, against the physical floor"
+                    .to_owned(),
+                unit: "calls/s",
+                ours: ours.median_per_s(),
+                baseline: "raw unix-socket ping-pong of the same bytes",
+                baseline_value: floor.median_per_s(),
+                target: ">= 0.65",
+                met: ratio >= 0.65,
+            }
+            .print();
+        }
+    }
+}
+
+type Bare = HyperClient<BareConnector, Full<Bytes>>;
+
+#[derive(Clone)]
+struct BareConnector(Arc<PathBuf>);
+
+impl tower::Service<http::Uri> for BareConnector {
+    type Response = TokioIo<tokio::net::UnixStream>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = std::io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Uri) -> Self::Future {
+        let path = Arc::clone(&self.0);
+        Box::pin(async move {
+            tokio::net::UnixStream::connect(&*path)
+                .await
+                .map(TokioIo::new)
+        })
+    }
+}
+
+/// The plain hyper-util client a user would write: pooled, HTTP/1.1, unix.
+fn bare_client(socket: &Path) -> Bare {
+    HyperClient::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(32)
+        .build(BareConnector(Arc::new(socket.to_owned())))
+}
+
+/// A raw server: reads `request_len` bytes, answers `response`, forever, on
+/// each connection.
+fn serve_floor(socket: &Path, request_len: usize, response: Vec<u8>) {
+    let listener = tokio::net::UnixListener::bind(socket).unwrap();
+    let response = Arc::new(response);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let response = Arc::clone(&response);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; request_len];
+                while stream.read_exact(&mut buf).await.is_ok() {
+                    if stream.write_all(&response).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// `tasks` connections, each a ping-pong of the request and response bytes.
+async fn floor_round(
+    socket: &Path,
+    tasks: usize,
+    round: Duration,
+    request: &[u8],
+    response_len: usize,
+) -> (f64, Vec<u64>) {
+    let mut streams = Vec::new();
+    for _ in 0..tasks {
+        let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+        streams.push(Arc::new(tokio::sync::Mutex::new((
+            stream,
+            vec![0u8; response_len],
+        ))));
+    }
+    let request = Arc::new(request.to_vec());
+    load(tasks, round, move |task| {
+        let (connection, request) = (Arc::clone(&streams[task]), Arc::clone(&request));
+        async move {
+            let mut connection = connection.lock().await;
+            let (stream, buf) = &mut *connection;
+            stream.write_all(&request).await.unwrap();
+            stream.read_exact(buf).await.unwrap();
+        }
+    })
+    .await
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Where the time goes, one task: the transport alone, then with the client on
+/// top, and the registry's cached `get` alone.
+async fn breakdown(registry: &Registry, name: &PluginName, settings: &Settings) {
+    use tower::ServiceExt;
+    let plugin = registry.get(name, "VolumeDriver").await.unwrap();
+    let transport = plugin_transport::Transport::for_spec(
+        plugin.spec(),
+        &plugin_transport::TransportConfig::default(),
+    )
+    .unwrap();
+    let mut series = Series::default();
+    for _ in 0..=settings.rounds {
+        let transport = transport.clone();
+        series.add(
+            load(1, settings.round, move |_| {
+                let transport = transport.clone();
+                async move {
+                    let request = http::Request::post("/Echo.Echo")
+                        .header("accept", "application/vnd.docker.plugins.v1.2+json")
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+                        .unwrap();
+                    let response = transport.oneshot(request).await.unwrap();
+                    response.into_body().collect().await.unwrap();
+                }
+            })
+            .await,
+        );
+    }
+    println!(" 1 task(s): transport only          {}", series.summary());
+    let client = plugin.client().clone();
+    let mut series = Series::default();
+    for _ in 0..=settings.rounds {
+        let client = client.clone();
+        series.add(
+            load(1, settings.round, move |_| {
+                let client = client.clone();
+                async move {
+                    client.call_raw("Echo.Echo", BODY).await.unwrap();
+                }
+            })
+            .await,
+        );
+    }
+    println!(" 1 task(s): client over transport   {}", series.summary());
+
+    let started = Instant::now();
+    for _ in 0..100_000 {
+        registry.get(name, "VolumeDriver").await.unwrap();
+    }
+    println!(
+        " registry.get of an active plugin: {:.2} us",
+        started.elapsed().as_secs_f64() * 1e6 / 100_000.0
+    );
+}

@@ -1,0 +1,495 @@
+//! `Registry`: discovery, single activation, caching, handlers, staleness.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use http::{Request, Response};
+use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryPolicy};
+use plugin_discovery::{Discovery, DiscoveryError, Skipped, WatchEvent};
+use plugin_spec::{PluginName, PluginSpec};
+use plugin_transport::{ResponseBody, Transport};
+use tokio::sync::watch;
+use tower::{Layer, Service, ServiceExt};
+use tracing::Instrument;
+
+use crate::error::RegistryError;
+use crate::handlers::{self, Handler, Handlers};
+use crate::plugin::{Identity, Plugin};
+use crate::service::{Layered, PluginService};
+
+type Outcome = Option<Result<Plugin, RegistryError>>;
+type LayerFn = Arc<dyn Fn(Transport) -> Layered + Send + Sync>;
+
+/// A caching registry of plugins, owned by the host (no globals). Cheap to
+/// clone; clones share everything.
+///
+/// - [`get`](Self::get) finds a plugin, activates it once, caches it: however
+///   many callers race, the plugin sees one `Plugin.Activate`. A failed
+///   activation is not cached. An unknown name fails at once.
+/// - [`get_or_wait`](Self::get_or_wait) waits for a plugin to appear, driven by
+///   discovery's watch.
+/// - [`get_all`](Self::get_all) activates every plugin found, concurrently,
+///   without retries, and returns those implementing a subsystem along with
+///   every failure.
+/// - [`handle`](Self::handle) runs code after each activation.
+/// - A plugin whose call could not connect, or whose socket or descriptor
+///   changed on disk, is stale: the next `get` activates it again and re-runs
+///   its handlers.
+///
+/// ```no_run
+/// use plugin_discovery::Discovery;
+/// use plugin_registry::Registry;
+/// use plugin_spec::PluginName;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let registry = Registry::new(Discovery::docker_defaults());
+/// let plugin = registry.get(&PluginName::new("sshfs")?, "VolumeDriver").await?;
+/// let volumes: serde_json::Value = plugin.client().call("VolumeDriver.List", &serde_json::json!({})).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    discovery: Discovery,
+    client: ClientConfig,
+    layer: Option<LayerFn>,
+    get_all_concurrency: usize,
+    plugins: Mutex<HashMap<PluginName, Entry>>,
+    handlers: Mutex<Handlers>,
+    generation: AtomicU64,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Active(Plugin),
+    Activating(watch::Receiver<Outcome>),
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plugins: Vec<String> = lock(&self.inner.plugins)
+            .keys()
+            .map(ToString::to_string)
+            .collect();
+        f.debug_struct("Registry")
+            .field("discovery", &self.inner.discovery)
+            .field("plugins", &plugins)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No code panics while holding these locks; recover the data if one did.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Builds a [`Registry`].
+pub struct RegistryBuilder {
+    discovery: Discovery,
+    client: ClientConfig,
+    layer: Option<LayerFn>,
+    get_all_concurrency: usize,
+}
+
+impl fmt::Debug for RegistryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryBuilder")
+            .field("discovery", &self.discovery)
+            .field("client", &self.client)
+            .field("layered", &self.layer.is_some())
+            .field("get_all_concurrency", &self.get_all_concurrency)
+            .finish()
+    }
+}
+
+impl RegistryBuilder {
+    /// Timeouts, retries and transport settings for every plugin's client.
+    #[must_use]
+    pub fn client_config(mut self, config: ClientConfig) -> Self {
+        self.client = config;
+        self
+    }
+
+    /// A tower layer put over every plugin's transport (metrics, limits,
+    /// headers). Its service must answer the transport's response type.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Transport> + Send + Sync + 'static,
+        L::Service: Service<Request<RequestBody>, Response = Response<ResponseBody>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<Request<RequestBody>>>::Error: Into<BoxError>,
+        <L::Service as Service<Request<RequestBody>>>::Future: Send + 'static,
+    {
+        self.layer = Some(Arc::new(move |transport| {
+            Layered::new(layer.layer(transport).map_err(Into::into))
+        }));
+        self
+    }
+
+    /// How many plugins [`get_all`](Registry::get_all) activates at once
+    /// (default 32).
+    #[must_use]
+    pub fn get_all_concurrency(mut self, limit: usize) -> Self {
+        self.get_all_concurrency = limit.max(1);
+        self
+    }
+
+    /// The registry.
+    pub fn build(self) -> Registry {
+        Registry {
+            inner: Arc::new(Inner {
+                discovery: self.discovery,
+                client: self.client,
+                layer: self.layer,
+                get_all_concurrency: self.get_all_concurrency,
+                plugins: Mutex::new(HashMap::new()),
+                handlers: Mutex::new(Handlers::default()),
+                generation: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+/// What [`Registry::get_all`] found.
+#[derive(Debug, Default)]
+pub struct GetAll {
+    /// The plugins that implement the subsystem, by name.
+    pub plugins: Vec<Plugin>,
+    /// The plugins that could not be activated, with why.
+    pub failures: Vec<RegistryError>,
+    /// Directory entries discovery could not use, with why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Registry {
+    /// A registry over `discovery` with the default client settings.
+    pub fn new(discovery: Discovery) -> Self {
+        Self::builder(discovery).build()
+    }
+
+    /// A builder over `discovery`.
+    pub fn builder(discovery: Discovery) -> RegistryBuilder {
+        RegistryBuilder {
+            discovery,
+            client: ClientConfig::default(),
+            layer: None,
+            get_all_concurrency: 32,
+        }
+    }
+
+    /// The discovery it finds plugins with.
+    pub fn discovery(&self) -> &Discovery {
+        &self.inner.discovery
+    }
+
+    /// The plugin `name`, activated, if it implements `iface`.
+    ///
+    /// # Errors
+    /// [`RegistryError::NotFound`] at once for an unknown name;
+    /// [`RegistryError::Descriptor`], [`RegistryError::Setup`],
+    /// [`RegistryError::Activation`] (after the client's retries, for a plugin
+    /// that cannot be reached); [`RegistryError::DoesNotImplement`].
+    pub async fn get(&self, name: &PluginName, iface: &str) -> Result<Plugin, RegistryError> {
+        let plugin = self
+            .activated(name, None, &self.inner.client.retry().clone())
+            .await?;
+        implementing(plugin, iface)
+    }
+
+    /// Like [`get`](Self::get), but when the plugin is not there yet, waits up
+    /// to `timeout` for it to appear, woken by discovery's watch (no polling).
+    ///
+    /// # Errors
+    /// [`RegistryError::WaitTimeout`]; [`RegistryError::Watch`] if the watch
+    /// cannot start; then as [`get`](Self::get).
+    pub async fn get_or_wait(
+        &self,
+        name: &PluginName,
+        iface: &str,
+        timeout: Duration,
+    ) -> Result<Plugin, RegistryError> {
+        let waiting = async {
+            // Watch first, so that a plugin appearing between the two is seen.
+            let mut watch =
+                self.inner
+                    .discovery
+                    .watch()
+                    .map_err(|source| RegistryError::Watch {
+                        name: name.clone(),
+                        source: Arc::new(source),
+                    })?;
+            loop {
+                match self.get(name, iface).await {
+                    Err(RegistryError::NotFound { .. }) => {}
+                    other => return other,
+                }
+                loop {
+                    match watch.next_event().await {
+                        Some(WatchEvent::Added(spec) | WatchEvent::Changed(spec))
+                            if spec.name() == name =>
+                        {
+                            break;
+                        }
+                        Some(_) => {}
+                        None => return Err(RegistryError::Interrupted { name: name.clone() }),
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(timeout, waiting)
+            .await
+            .unwrap_or_else(|_| {
+                Err(RegistryError::WaitTimeout {
+                    name: name.clone(),
+                    after: timeout,
+                })
+            })
+    }
+
+    /// Every plugin discovery finds that implements `iface`, activated
+    /// concurrently (at most [`get_all_concurrency`](RegistryBuilder::get_all_concurrency)
+    /// at once) and without retries, so a dead socket costs milliseconds. Nothing
+    /// is swallowed: failures and skipped entries come back beside the plugins.
+    pub async fn get_all(&self, iface: &str) -> GetAll {
+        let (specs, skipped) = self.inner.discovery.scan().into_parts();
+        let no_retries = RetryPolicy::none();
+        let mut outcomes: Vec<Result<Plugin, RegistryError>> = futures_util::stream::iter(specs)
+            .map(|spec| {
+                let name = spec.name().clone();
+                let no_retries = &no_retries;
+                async move { self.activated(&name, Some(spec), no_retries).await }
+            })
+            .buffer_unordered(self.inner.get_all_concurrency)
+            .collect()
+            .await;
+        outcomes.sort_by(|a, b| name_of(a).cmp(name_of(b)));
+        let mut found = GetAll {
+            skipped,
+            ..GetAll::default()
+        };
+        for outcome in outcomes {
+            match outcome {
+                Ok(plugin) if plugin.implements(iface) => found.plugins.push(plugin),
+                Ok(_) => {}
+                Err(error) => found.failures.push(error),
+            }
+        }
+        found
+    }
+
+    /// Runs `handler(name, client)` after each activation of a plugin that
+    /// implements `iface`, after the handlers registered before it; and, at
+    /// once, for every plugin already active that implements it. Handlers run
+    /// without any registry lock held, so they may call the registry.
+    pub async fn handle<F, Fut>(&self, iface: impl Into<String>, handler: F)
+    where
+        F: Fn(PluginName, Client<PluginService>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let iface = iface.into();
+        {
+            let mut handlers = lock(&self.inner.handlers);
+            let id = handlers.next_id();
+            handlers.add(iface.clone(), Handler::new(id, handler));
+        }
+        let active: Vec<Plugin> = lock(&self.inner.plugins)
+            .values()
+            .filter_map(|entry| match entry {
+                Entry::Active(plugin) if plugin.implements(&iface) => Some(plugin.clone()),
+                _ => None,
+            })
+            .collect();
+        for plugin in active {
+            let applicable = lock(&self.inner.handlers).for_plugin(&plugin);
+            handlers::run(&plugin, applicable).await;
+        }
+    }
+
+    /// The active plugin `name`, activating it (once) if need be.
+    async fn activated(
+        &self,
+        name: &PluginName,
+        hint: Option<PluginSpec>,
+        retry: &RetryPolicy,
+    ) -> Result<Plugin, RegistryError> {
+        loop {
+            let current = lock(&self.inner.plugins).get(name).cloned();
+            let seen = match current {
+                Some(Entry::Active(plugin)) if !plugin.is_stale() => return Ok(plugin),
+                Some(Entry::Active(plugin)) => Some(plugin.generation()),
+                Some(Entry::Activating(receiver)) => {
+                    if let Some(outcome) = self.wait(name, receiver).await {
+                        return outcome;
+                    }
+                    continue;
+                }
+                None => None,
+            };
+            let (sender, receiver) = watch::channel(None);
+            {
+                let mut plugins = lock(&self.inner.plugins);
+                let unchanged = match (plugins.get(name), seen) {
+                    (None, None) => true,
+                    (Some(Entry::Active(plugin)), Some(generation)) => {
+                        plugin.generation() == generation
+                    }
+                    _ => false,
+                };
+                if !unchanged {
+                    continue;
+                }
+                plugins.insert(name.clone(), Entry::Activating(receiver.clone()));
+            }
+            tokio::spawn(
+                self.clone()
+                    .activate(name.clone(), hint.clone(), retry.clone(), sender),
+            );
+            if let Some(outcome) = self.wait(name, receiver).await {
+                return outcome;
+            }
+        }
+    }
+
+    /// Waits for an activation's outcome; `None` if it was abandoned (its entry
+    /// is then cleared so that the next attempt starts afresh).
+    async fn wait(
+        &self,
+        name: &PluginName,
+        mut receiver: watch::Receiver<Outcome>,
+    ) -> Option<Result<Plugin, RegistryError>> {
+        if let Ok(outcome) = receiver.wait_for(Option::is_some).await {
+            return outcome.clone();
+        }
+        let mut plugins = lock(&self.inner.plugins);
+        if let Some(Entry::Activating(current)) = plugins.get(name) {
+            if current.same_channel(&receiver) {
+                plugins.remove(name);
+            }
+        }
+        None
+    }
+
+    /// One activation: lookup, client, `Plugin.Activate`, cache, handlers;
+    /// then every waiter gets the outcome.
+    async fn activate(
+        self,
+        name: PluginName,
+        hint: Option<PluginSpec>,
+        retry: RetryPolicy,
+        sender: watch::Sender<Outcome>,
+    ) {
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let span = tracing::info_span!("plugin.activate", plugin = %name, generation, result = tracing::field::Empty);
+        let outcome = self
+            .activate_once(&name, hint, &retry, generation)
+            .instrument(span.clone())
+            .await;
+        match &outcome {
+            Ok(plugin) => {
+                span.record("result", "ok");
+                lock(&self.inner.plugins).insert(name.clone(), Entry::Active(plugin.clone()));
+                let applicable = lock(&self.inner.handlers).for_plugin(plugin);
+                handlers::run(plugin, applicable).instrument(span).await;
+            }
+            Err(error) => {
+                span.record("result", tracing::field::display(error));
+                let mut plugins = lock(&self.inner.plugins);
+                if let Some(Entry::Activating(current)) = plugins.get(&name) {
+                    if current.same_channel(&sender.subscribe()) {
+                        plugins.remove(&name);
+                    }
+                }
+            }
+        }
+        sender.send_replace(Some(outcome));
+    }
+
+    async fn activate_once(
+        &self,
+        name: &PluginName,
+        hint: Option<PluginSpec>,
+        retry: &RetryPolicy,
+        generation: u64,
+    ) -> Result<Plugin, RegistryError> {
+        let spec = match hint {
+            Some(spec) => spec,
+            None => {
+                let _lookup = tracing::debug_span!("plugin.lookup", plugin = %name).entered();
+                self.inner
+                    .discovery
+                    .lookup(name)
+                    .map_err(|e| lookup_error(name, e))?
+            }
+        };
+        let identity = Identity::of(&spec);
+        let transport = Transport::for_spec(&spec, self.inner.client.transport()).map_err(|e| {
+            RegistryError::Setup {
+                name: name.clone(),
+                source: Arc::new(e),
+            }
+        })?;
+        let stale = Arc::new(AtomicBool::new(false));
+        let service = match &self.inner.layer {
+            Some(layer) => PluginService::layered(layer(transport), Arc::clone(&stale)),
+            None => PluginService::plain(transport, Arc::clone(&stale)),
+        };
+        let client = Client::new(name.clone(), service).with_config(self.inner.client.clone());
+        let manifest = client
+            .with_retry(retry.clone())
+            .activate()
+            .await
+            .map_err(|e| RegistryError::Activation {
+                name: name.clone(),
+                source: Arc::new(e),
+            })?;
+        tracing::debug!(implements = ?manifest.implements(), "activated");
+        Ok(Plugin::new(
+            spec, manifest, client, generation, stale, identity,
+        ))
+    }
+}
+
+fn lookup_error(name: &PluginName, error: DiscoveryError) -> RegistryError {
+    if error.is_not_found() {
+        RegistryError::NotFound {
+            name: name.clone(),
+            source: Arc::new(error),
+        }
+    } else {
+        RegistryError::Descriptor {
+            name: name.clone(),
+            source: Arc::new(error),
+        }
+    }
+}
+
+fn implementing(plugin: Plugin, iface: &str) -> Result<Plugin, RegistryError> {
+    if plugin.implements(iface) {
+        Ok(plugin)
+    } else {
+        Err(RegistryError::DoesNotImplement {
+            name: plugin.name().clone(),
+            iface: iface.to_owned(),
+            implements: plugin.manifest().implements().to_vec(),
+        })
+    }
+}
+
+fn name_of(outcome: &Result<Plugin, RegistryError>) -> &PluginName {
+    match outcome {
+        Ok(plugin) => plugin.name(),
+        Err(error) => error.name(),
+    }
+}

@@ -1,0 +1,99 @@
+//! `get_all` and `get_or_wait`: every candidate activated at once, failures
+//! returned beside the plugins, a dead socket in milliseconds; waiting driven
+//! by the directory watch.
+
+// Test code: a panic is how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use plugin_registry::RegistryError;
+use support::{Counted, Dir, name};
+
+#[tokio::test]
+async fn get_all_returns_the_implementing_plugins_and_the_failures() {
+    let dir = Dir::new();
+    let (live, other) = (
+        Counted::new("live", &["VolumeDriver"]),
+        Counted::new("other", &["NetworkDriver"]),
+    );
+    let (_live, _other) = (live.serve(&dir, "live"), other.serve(&dir, "other"));
+    // A dead plugin: its socket is there, nobody listens.
+    drop(std::os::unix::net::UnixListener::bind(dir.socket("dead")).unwrap());
+    std::fs::write(dir.dir.path().join("bad.sock"), "not a socket").unwrap();
+    let registry = dir.registry();
+    let started = Instant::now();
+    let all = registry.get_all("VolumeDriver").await;
+    let took = started.elapsed();
+    let names: Vec<&str> = all.plugins.iter().map(|p| p.name().as_str()).collect();
+    assert_eq!(names, ["live"]);
+    assert_eq!(all.failures.len(), 1);
+    let dead = &all.failures[0];
+    assert_eq!(dead.name(), "dead");
+    assert!(dead.is_connect(), "{dead:?}");
+    assert_eq!(all.skipped.len(), 1, "bad.sock is reported, not dropped");
+    assert!(all.skipped[0].path().ends_with("bad.sock"));
+    // Docker stalls here for its 15 s retry window; no retry happens here (the
+    // first backoff alone would be 1 s).
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    eprintln!("get_all with a dead socket: {took:?}");
+    // The non-implementing plugin was activated and cached all the same.
+    assert_eq!(other.activations(), 1);
+    registry.get(&name("other"), "NetworkDriver").await.unwrap();
+    assert_eq!(other.activations(), 1);
+}
+
+#[tokio::test]
+async fn get_or_wait_wakes_when_the_plugin_appears() {
+    let dir = Dir::new();
+    let registry = dir.registry();
+    let late_name = name("late");
+    let mut waiting =
+        Box::pin(registry.get_or_wait(&late_name, "VolumeDriver", Duration::from_secs(30)));
+    // Polled once: the watch is up, the plugin is not there, so it waits.
+    assert!((&mut waiting).now_or_never().is_none());
+    let late = Counted::new("late", &["VolumeDriver"]);
+    let _serving = late.serve(&dir, "late");
+    let plugin = waiting.await.unwrap();
+    assert_eq!(plugin.name(), "late");
+    assert_eq!(late.activations(), 1);
+}
+
+#[tokio::test]
+async fn get_or_wait_gives_up_after_its_timeout() {
+    let dir = Dir::new();
+    let err = dir
+        .registry()
+        .get_or_wait(&name("never"), "VolumeDriver", Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::WaitTimeout { .. }) && err.is_timeout(),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "plugin \"never\" did not appear within 200ms"
+    );
+}
+
+#[tokio::test]
+async fn get_or_wait_returns_at_once_for_a_plugin_that_is_there() {
+    let dir = Dir::new();
+    let vol = Counted::new("vol", &["VolumeDriver"]);
+    let _serving = vol.serve(&dir, "vol");
+    let plugin = dir
+        .registry()
+        .get_or_wait(&name("vol"), "VolumeDriver", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(plugin.name(), "vol");
+}
