@@ -213,6 +213,38 @@ where
         self.decode(method, &bytes)
     }
 
+    /// Calls `method` without arguments: an empty body (`Content-Length: 0`),
+    /// as Docker sends for nil arguments (`GetCapabilities`, ...). With
+    /// `field`, a 200 whose `field` is set is a failure, as in
+    /// [`call_checked`](Self::call_checked).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn call_without_args<Resp>(
+        &self,
+        method: &str,
+        field: Option<ErrorField>,
+    ) -> Result<Resp, ClientError>
+    where
+        Resp: DeserializeOwned,
+    {
+        let bytes = self
+            .exchange(
+                method,
+                Payload::Raw(RequestBody::empty()),
+                self.config.call_timeout,
+            )
+            .await?;
+        if let Some(message) = field.and_then(|field| decode::reported_error(&bytes, field)) {
+            return Err(ClientError::Reported {
+                plugin: self.plugin.clone(),
+                method: method.to_owned(),
+                message,
+            });
+        }
+        self.decode(method, &bytes)
+    }
+
     /// Calls `method` with these bytes as the JSON body (none when empty) and
     /// returns the answer's bytes unread.
     ///

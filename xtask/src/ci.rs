@@ -11,6 +11,7 @@ pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
 /// Crates with optional features, checked with them off too.
 const NO_DEFAULT_FEATURES: &[&str] = &[
+    "plugin-api",
     "plugin-client",
     "plugin-discovery",
     "plugin-registry",
@@ -98,6 +99,26 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "notify",
             "serde_json",
         ],
+    ),
+    // Typed subsystems know nothing of discovery, caching or how bytes move.
+    (
+        "plugin-api",
+        &["--depth", "1"],
+        &[
+            "plugin-discovery",
+            "plugin-registry",
+            "plugin-transport",
+            "hyper",
+            "hyper-util",
+            "rustls",
+            "tokio",
+        ],
+    ),
+    // Without `client` and `server`, plugin-api is just the types.
+    (
+        "plugin-api",
+        &["--no-default-features"],
+        &["plugin-client", "plugin-server", "hyper", "tokio"],
     ),
     // lookup and scan are plain sync code: no runtime without the `watch` feature.
     (

@@ -1,0 +1,135 @@
+//! JSON as Docker's Go code reads and writes it.
+//!
+//! Go's `encoding/json` matches object keys to struct fields case-insensitively
+//! (`{"name":"x"}` fills `Name`), ignores unknown keys, leaves a field at its
+//! zero value when its key is missing or `null`, and decodes a top-level
+//! `null` as the zero value. Our types decode the same way: each implements
+//! `Deserialize` by renaming the object's keys to the field names Go would
+//! match them to ([`canonicalize`]) and then running the derived decoder.
+//! Encoding uses Docker's exact field names.
+
+use serde_json::{Map, Value};
+
+/// Renames an object's keys to the `fields` Go would match them to (an exact
+/// match first, else a case-insensitive one) and drops keys that match no
+/// field, and keys whose value is `null` (Go leaves the zero value for them,
+/// which is our default). A top-level `null` becomes `{}`: Go decodes it as
+/// the zero value too.
+pub(crate) fn canonicalize(value: Value, fields: &[&str]) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, v) in map {
+                if v.is_null() {
+                    continue;
+                }
+                let field = fields.iter().find(|f| **f == key).or_else(|| {
+                    fields
+                        .iter()
+                        .find(|f| plugin_spec::go_json_key_matches(&key, f))
+                });
+                if let Some(field) = field {
+                    out.insert((*field).to_owned(), v);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Null => Value::Object(Map::new()),
+        other => other,
+    }
+}
+
+/// Implements `Serialize` and Go-style `Deserialize` for a struct that derives
+/// both with `#[serde(remote = "Self")]` (which turns the derived code into
+/// inherent functions), given its JSON field names.
+macro_rules! go_json {
+    ($ty:ident { $($field:literal),* $(,)? }) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $ty::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+                let value = $crate::go_json::canonicalize(value, &[$($field),*]);
+                $ty::deserialize(value).map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+    };
+}
+
+pub(crate) use go_json;
+
+/// Defines a struct for a Go message type: each field with its JSON name,
+/// `Default`, and Go-style decoding (see the module docs). Field attributes
+/// (docs, `#[serde(skip_serializing_if = ...)]` for Go's `omitempty`) pass
+/// through.
+macro_rules! go_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $json:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(remote = "Self", default)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(rename = $json)]
+                pub $field: $ty,
+            )*
+        }
+        $crate::go_json::go_json!($name { $($json),* });
+    };
+}
+
+pub(crate) use go_struct;
+
+/// `[]byte` fields: base64 (standard alphabet, padded) in JSON, as Go encodes
+/// them; `null` or missing is empty.
+pub(crate) mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        match text {
+            None => Ok(Vec::new()),
+            // Go's decoder skips line breaks inside base64.
+            Some(text) => STANDARD
+                .decode(text.replace(['\r', '\n'], ""))
+                .map_err(|e| serde::de::Error::custom(format!("not base64: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_renamed_as_go_matches_them() {
+        let value = serde_json::json!({"name": "x", "OPTS": {"k": "v"}, "Unknown": 1, "ID": null});
+        let out = canonicalize(value, &["Name", "Opts", "ID"]);
+        assert_eq!(out, serde_json::json!({"Name": "x", "Opts": {"k": "v"}}));
+        assert_eq!(canonicalize(Value::Null, &["Name"]), serde_json::json!({}));
+        assert_eq!(
+            canonicalize(serde_json::json!([1]), &["Name"]),
+            serde_json::json!([1])
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `IpamDriverClient`: the host side of `IpamDriver`.
+
+use plugin_client::{ClientError, ErrorField};
+
+use super::{
+    AddressSpacesResponse, CapabilitiesResponse, GET_CAPABILITIES, GET_DEFAULT_ADDRESS_SPACES,
+    RELEASE_ADDRESS, RELEASE_POOL, REQUEST_ADDRESS, REQUEST_POOL, ReleaseAddressRequest,
+    ReleasePoolRequest, RequestAddressRequest, RequestAddressResponse, RequestPoolRequest,
+    RequestPoolResponse,
+};
+use crate::typed_client::typed_client;
+
+typed_client! {
+    /// Calls an IPAM plugin as libnetwork does: a 200 answer whose `Error` (not
+    /// `Err`) is set is a failure; `GetCapabilities` and
+    /// `GetDefaultAddressSpaces` are sent without a body.
+    IpamDriverClient {
+        /// `IpamDriver.GetCapabilities`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's (the engine then registers the
+        /// driver without capabilities).
+        pub async fn capabilities(&self) -> Result<CapabilitiesResponse, ClientError> {
+            self.client.call_without_args(GET_CAPABILITIES, Some(ErrorField::Error)).await
+        }
+
+        /// `IpamDriver.GetDefaultAddressSpaces`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's.
+        pub async fn default_address_spaces(&self) -> Result<AddressSpacesResponse, ClientError> {
+            self.client.call_without_args(GET_DEFAULT_ADDRESS_SPACES, Some(ErrorField::Error)).await
+        }
+
+        /// `IpamDriver.RequestPool`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's.
+        pub async fn request_pool(&self, request: &RequestPoolRequest) -> Result<RequestPoolResponse, ClientError> {
+            self.client.call_checked(REQUEST_POOL, request, ErrorField::Error).await
+        }
+
+        /// `IpamDriver.ReleasePool`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's.
+        pub async fn release_pool(&self, request: &ReleasePoolRequest) -> Result<(), ClientError> {
+            self.client.call_checked::<_, serde_json::Value>(RELEASE_POOL, request, ErrorField::Error).await.map(drop)
+        }
+
+        /// `IpamDriver.RequestAddress`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's.
+        pub async fn request_address(&self, request: &RequestAddressRequest) -> Result<RequestAddressResponse, ClientError> {
+            self.client.call_checked(REQUEST_ADDRESS, request, ErrorField::Error).await
+        }
+
+        /// `IpamDriver.ReleaseAddress`.
+        ///
+        /// # Errors
+        /// The plugin's error, or the call's.
+        pub async fn release_address(&self, request: &ReleaseAddressRequest) -> Result<(), ClientError> {
+            self.client.call_checked::<_, serde_json::Value>(RELEASE_ADDRESS, request, ErrorField::Error).await.map(drop)
+        }
+    }
+}

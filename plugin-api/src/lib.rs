@@ -1,0 +1,159 @@
+//! Typed Docker plugin subsystems, for hosts and for plugin authors: what
+//! go-plugins-helpers gives Go plugin authors, for both sides of the wire.
+//!
+//! | module | subsystem | host side (`client`) | plugin side (`server`) |
+//! | --- | --- | --- | --- |
+//! | [`volume`] | `VolumeDriver` | [`volume::VolumeDriverClient`] | [`volume::VolumeDriver`] |
+//! | [`network`] | `NetworkDriver` | [`network::NetworkDriverClient`] | [`network::NetworkDriver`] |
+//! | [`ipam`] | `IpamDriver` | [`ipam::IpamDriverClient`] | [`ipam::IpamDriver`] |
+//! | [`authz`] | `authz` (`AuthZPlugin`) | [`authz::AuthzClient`] | [`authz::Authorizer`] |
+//! | [`logdriver`] | `LogDriver` | [`logdriver::LogDriverClient`] | [`logdriver::LogDriver`] |
+//! | [`secrets`] | `secretprovider` | [`secrets::SecretProviderClient`] | [`secrets::SecretProvider`] |
+//! | [`metrics`] | `MetricsCollector` | [`metrics::MetricsCollectorClient`] | [`metrics::MetricsCollector`] |
+//!
+//! Each module has the request and response types with Docker's exact field
+//! names and its `omitempty`, null and empty behaviour (requests as the engine
+//! writes them, answers as go-plugins-helpers writes them), and the method
+//! names as constants. Decoding is Go's: keys in any case, unknown keys
+//! ignored, `null` as the zero value. Base64 fields are bytes. The typed
+//! clients apply the engine's rule that a 200 answer with an error field set
+//! is a failure (`Err`; `Error` for IPAM; authz acts on `Allow` and `Msg`).
+//! The features `client` and `server` (both default) bring the two sides.
+//!
+//! A volume plugin, served and called:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use std::sync::Mutex;
+//!
+//! use plugin_api::PluginServerExt;
+//! use plugin_api::volume::{self, VolumeDriver, VolumeDriverClient};
+//! use plugin_client::{Client, ClientConfig};
+//! use plugin_server::{HandlerError, PluginName, PluginServer};
+//!
+//! #[derive(Default)]
+//! struct Memory(Mutex<BTreeMap<String, volume::Volume>>);
+//!
+//! impl VolumeDriver for Memory {
+//!     async fn create(&self, r: volume::CreateRequest) -> Result<(), HandlerError> {
+//!         let v = volume::Volume { name: r.name.clone(), ..Default::default() };
+//!         self.0.lock().unwrap().insert(r.name, v);
+//!         Ok(())
+//!     }
+//!     async fn remove(&self, r: volume::RemoveRequest) -> Result<(), HandlerError> {
+//!         self.0.lock().unwrap().remove(&r.name).map(drop).ok_or_else(|| HandlerError::new("no such volume"))
+//!     }
+//!     async fn path(&self, _: volume::PathRequest) -> Result<volume::PathResponse, HandlerError> {
+//!         Ok(volume::PathResponse::default())
+//!     }
+//!     async fn mount(&self, r: volume::MountRequest) -> Result<volume::MountResponse, HandlerError> {
+//!         Ok(volume::MountResponse { mountpoint: format!("/mnt/{}", r.name) })
+//!     }
+//!     async fn unmount(&self, _: volume::UnmountRequest) -> Result<(), HandlerError> {
+//!         Ok(())
+//!     }
+//!     async fn get(&self, r: volume::GetRequest) -> Result<volume::GetResponse, HandlerError> {
+//!         Ok(volume::GetResponse { volume: self.0.lock().unwrap().get(&r.name).cloned() })
+//!     }
+//!     async fn list(&self) -> Result<volume::ListResponse, HandlerError> {
+//!         Ok(volume::ListResponse { volumes: self.0.lock().unwrap().values().cloned().collect() })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let serving = PluginServer::new(PluginName::new("memory")?)
+//!     .volume_driver(Memory::default())
+//!     .serve_unix(dir.path().join("memory.sock"))?;
+//!
+//! let volumes = VolumeDriverClient::new(Client::for_spec(serving.spec(), &ClientConfig::default())?);
+//! volumes.create("data", None).await?;
+//! assert_eq!(volumes.mount("data", "c1").await?, "/mnt/data");
+//! assert_eq!(volumes.list().await?.len(), 1);
+//! let err = volumes.remove("nope").await.unwrap_err();
+//! assert_eq!(err.message(), Some("no such volume"));
+//! # Ok(()) }
+//! ```
+
+mod go_json;
+#[cfg(feature = "server")]
+mod mount;
+#[cfg(feature = "client")]
+mod typed_client;
+
+pub mod authz;
+pub mod ipam;
+pub mod logdriver;
+pub mod metrics;
+pub mod network;
+pub mod secrets;
+pub mod volume;
+
+#[cfg(feature = "server")]
+pub use server_ext::PluginServerExt;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(feature = "server")]
+mod server_ext {
+    use plugin_server::PluginServer;
+
+    /// Mounts a subsystem on a [`PluginServer`]: adds it to the manifest and
+    /// routes each of its methods to the implementation.
+    pub trait PluginServerExt: Sized {
+        /// Serves [`VolumeDriver`](crate::volume::VolumeDriver).
+        #[must_use]
+        fn volume_driver(self, driver: impl crate::volume::VolumeDriver) -> Self;
+        /// Serves [`NetworkDriver`](crate::network::NetworkDriver).
+        #[must_use]
+        fn network_driver(self, driver: impl crate::network::NetworkDriver) -> Self;
+        /// Serves [`IpamDriver`](crate::ipam::IpamDriver).
+        #[must_use]
+        fn ipam_driver(self, driver: impl crate::ipam::IpamDriver) -> Self;
+        /// Serves `authz` with an [`Authorizer`](crate::authz::Authorizer).
+        #[must_use]
+        fn authz(self, authorizer: impl crate::authz::Authorizer) -> Self;
+        /// Serves [`LogDriver`](crate::logdriver::LogDriver).
+        #[must_use]
+        fn log_driver(self, driver: impl crate::logdriver::LogDriver) -> Self;
+        /// Serves `secretprovider` with a [`SecretProvider`](crate::secrets::SecretProvider).
+        #[must_use]
+        fn secret_provider(self, provider: impl crate::secrets::SecretProvider) -> Self;
+        /// Serves [`MetricsCollector`](crate::metrics::MetricsCollector).
+        #[must_use]
+        fn metrics_collector(self, collector: impl crate::metrics::MetricsCollector) -> Self;
+    }
+
+    impl PluginServerExt for PluginServer {
+        fn volume_driver(self, driver: impl crate::volume::VolumeDriver) -> Self {
+            crate::volume::mount(self, driver)
+        }
+
+        fn network_driver(self, driver: impl crate::network::NetworkDriver) -> Self {
+            crate::network::mount(self, driver)
+        }
+
+        fn ipam_driver(self, driver: impl crate::ipam::IpamDriver) -> Self {
+            crate::ipam::mount(self, driver)
+        }
+
+        fn authz(self, authorizer: impl crate::authz::Authorizer) -> Self {
+            crate::authz::mount(self, authorizer)
+        }
+
+        fn log_driver(self, driver: impl crate::logdriver::LogDriver) -> Self {
+            crate::logdriver::mount(self, driver)
+        }
+
+        fn secret_provider(self, provider: impl crate::secrets::SecretProvider) -> Self {
+            crate::secrets::mount(self, provider)
+        }
+
+        fn metrics_collector(self, collector: impl crate::metrics::MetricsCollector) -> Self {
+            crate::metrics::mount(self, collector)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The shape every typed client shares: a wrapper over a `Client<S>` whose
+//! calls work for any service the client works over.
+
+/// Defines a typed client: the struct, `new`, `client`, and an impl block
+/// holding the given methods under the client's service bounds.
+macro_rules! typed_client {
+    ($(#[$meta:meta])* $name:ident { $($methods:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name<S = plugin_client::Transport> {
+            client: plugin_client::Client<S>,
+        }
+
+        impl<S> $name<S> {
+            /// Typed calls over `client`.
+            pub fn new(client: plugin_client::Client<S>) -> Self {
+                Self { client }
+            }
+
+            /// The client underneath.
+            pub fn client(&self) -> &plugin_client::Client<S> {
+                &self.client
+            }
+        }
+
+        impl<S, B> $name<S>
+        where
+            S: tower::Service<http::Request<plugin_client::RequestBody>, Response = http::Response<B>>
+                + Clone
+                + Send
+                + 'static,
+            S::Error: Into<plugin_client::BoxError>,
+            S::Future: Send + 'static,
+            B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+            B::Error: Into<plugin_client::BoxError>,
+        {
+            $($methods)*
+        }
+    };
+}
+
+pub(crate) use typed_client;
