@@ -1,0 +1,142 @@
+//! The command line (DESIGN.md, "The CLI"): global options, then a command.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use plugin_discovery::{Discovery, ProcessEnv};
+
+/// Find, inspect, call, watch and benchmark Docker-style plugins.
+#[derive(Debug, Parser)]
+#[command(name = "pluginctl", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options that apply to every command.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Use DIR as both a socket dir and a spec dir (repeatable).
+    #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
+    pub(crate) plugin_dirs: Vec<PathBuf>,
+    /// Look for sockets in DIR (repeatable).
+    #[arg(long = "socket-dir", value_name = "DIR", global = true)]
+    pub(crate) socket_dirs: Vec<PathBuf>,
+    /// Look for .spec and .json descriptors in DIR (repeatable).
+    #[arg(long = "spec-dir", value_name = "DIR", global = true)]
+    pub(crate) spec_dirs: Vec<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Deadline for the whole command (e.g. 500ms, 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) timeout: Option<Duration>,
+    /// More logging on stderr (-v: info, -vv: debug, -vvv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 500ms, 10s, 2m)"))
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List the plugins found, one row each.
+    Ls {
+        /// Also activate each and show what it implements, or why it failed.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Show a plugin's descriptor and activation result.
+    Inspect {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Activate a plugin and call METHOD with a JSON body; print the answer.
+    Call {
+        /// The plugin's name.
+        name: String,
+        /// The method, e.g. VolumeDriver.List.
+        method: String,
+        /// The JSON body, or - to read it from stdin (default: no body).
+        body: Option<String>,
+    },
+    /// Print plugins added, removed and changed, as it happens.
+    Watch,
+    /// Call METHOD N times from C tasks sharing one client; print one line.
+    Bench(BenchArgs),
+    /// A self-contained tour (no Docker, no root).
+    Demo {
+        #[command(subcommand)]
+        command: Option<DemoCommand>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// The plugin's name.
+    pub(crate) name: String,
+    /// The method.
+    pub(crate) method: String,
+    /// The JSON body (default: no body).
+    pub(crate) body: Option<String>,
+    /// Calls to make.
+    #[arg(short = 'n', default_value_t = 10_000)]
+    pub(crate) calls: u64,
+    /// Concurrent tasks.
+    #[arg(short = 'c', default_value_t = 8)]
+    pub(crate) concurrency: u64,
+    /// Calls before measuring.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) warmup: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DemoCommand {
+    /// Serve demo-volume and echo in DIR until SIGINT or SIGTERM.
+    Serve {
+        /// Where to put their sockets.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// The directories to search: the flags if any, else `PLUGINCTL_SOCKET_DIRS`
+/// and `PLUGINCTL_SPEC_DIRS` (colon-separated), else Docker's defaults.
+pub(crate) fn discovery(global: &Global, env: &impl Fn(&str) -> Option<OsString>) -> Discovery {
+    if !(global.plugin_dirs.is_empty()
+        && global.socket_dirs.is_empty()
+        && global.spec_dirs.is_empty())
+    {
+        let sockets = global
+            .plugin_dirs
+            .iter()
+            .chain(&global.socket_dirs)
+            .cloned();
+        let specs = global.plugin_dirs.iter().chain(&global.spec_dirs).cloned();
+        return Discovery::new(sockets, specs);
+    }
+    let defaults = Discovery::docker_defaults_from(&ProcessEnv);
+    let list = |key: &str, default: &[PathBuf]| -> Vec<PathBuf> {
+        match env(key) {
+            Some(value) => std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => default.to_vec(),
+        }
+    };
+    Discovery::new(
+        list("PLUGINCTL_SOCKET_DIRS", defaults.socket_dirs()),
+        list("PLUGINCTL_SPEC_DIRS", defaults.spec_dirs()),
+    )
+}

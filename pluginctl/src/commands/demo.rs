@@ -1,0 +1,203 @@
+//! `pluginctl demo`: the self-contained tour. Serves the bundled plugins in a
+//! temporary directory (a unix socket, TCP with a `.spec`, TLS with a `.json`
+//! and a CA made on the spot), then discovers, activates, calls, shows an
+//! error, a not-found and a restart, and cleans up. One line per step, with
+//! its timing.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use plugin_api::volume::VolumeDriverClient;
+use plugin_client::{ClientConfig, RetryPolicy};
+use plugin_discovery::Discovery;
+use plugin_registry::Registry;
+use plugin_server::{Serving, TlsFiles};
+use plugin_spec::PluginName;
+
+use super::Failure;
+use crate::plugins::{self, DEMO_VOLUME, ECHO};
+
+const ECHO_TLS: &str = "echo-tls";
+
+/// Prints each step's line with the time it took.
+struct Steps {
+    last: Instant,
+    started: Instant,
+}
+
+impl Steps {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            last: now,
+            started: now,
+        }
+    }
+
+    fn done(&mut self, what: impl AsRef<str>) {
+        let now = Instant::now();
+        println!(
+            "{:>10}  {}",
+            format_duration(now - self.last),
+            what.as_ref()
+        );
+        self.last = now;
+    }
+}
+
+fn format_duration(d: Duration) -> String {
+    if d < Duration::from_millis(1) {
+        format!("{} us", d.as_micros())
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+pub(crate) async fn run() -> Result<(), Failure> {
+    println!("pluginctl demo: Docker-style plugins found, activated and called, no Docker needed");
+    let mut steps = Steps::new();
+    let dir = tempfile::Builder::new()
+        .prefix("pluginctl-demo-")
+        .tempdir()?;
+    let plugin_dir = dir.path().join("plugins");
+    let tls = make_tls(&dir.path().join("tls"))?;
+    let volume =
+        plugins::demo_volume()?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?;
+    let echo = plugins::echo(ECHO)?.serve_tcp("127.0.0.1:0", &plugin_dir)?;
+    let echo_tls = plugins::echo(ECHO_TLS)?.serve_tls("127.0.0.1:0", &tls, &plugin_dir)?;
+    steps.done(format!(
+        "served {DEMO_VOLUME} (unix socket), {ECHO} (TCP, .spec) and {ECHO_TLS} (TLS, .json, CA made just now) in {}",
+        plugin_dir.display()
+    ));
+
+    let discovery = Discovery::builder().plugin_dir(&plugin_dir).build();
+    let scan = discovery.scan();
+    let found: Vec<String> = scan
+        .plugins()
+        .iter()
+        .map(|p| format!("{} ({} {})", p.name(), p.source().kind(), p.address()))
+        .collect();
+    steps.done(format!(
+        "discovered {} plugins: {}",
+        found.len(),
+        found.join(", ")
+    ));
+
+    let config = ClientConfig::default().with_retry(RetryPolicy::none());
+    let registry = Registry::builder(discovery).client_config(config).build();
+    for (name, iface) in [
+        (DEMO_VOLUME, "VolumeDriver"),
+        (ECHO, "Echo"),
+        (ECHO_TLS, "Echo"),
+    ] {
+        let plugin = registry.get(&PluginName::new(name)?, iface).await?;
+        steps.done(format!(
+            "activated {name}: implements {}",
+            plugin.manifest().implements().join(", ")
+        ));
+    }
+    let secure = registry.get(&PluginName::new(ECHO_TLS)?, "Echo").await?;
+    let answer = secure
+        .client()
+        .call_raw("Echo.Echo", r#"{"over":"TLS"}"#)
+        .await?;
+    steps.done(format!(
+        "called Echo.Echo on {ECHO_TLS}, its certificate verified against the demo CA: {}",
+        String::from_utf8_lossy(&answer)
+    ));
+
+    let plugin = registry
+        .get(&PluginName::new(DEMO_VOLUME)?, "VolumeDriver")
+        .await?;
+    let volumes = VolumeDriverClient::new(plugin.client().clone());
+    volumes
+        .create(
+            "demo-data",
+            Some([("size".to_owned(), "1G".to_owned())].into()),
+        )
+        .await?;
+    steps.done("VolumeDriver.Create demo-data (size=1G)");
+    let mountpoint = volumes.mount("demo-data", "container-1").await?;
+    steps.done(format!("VolumeDriver.Mount demo-data -> {mountpoint}"));
+    let listed: Vec<String> = volumes.list().await?.into_iter().map(|v| v.name).collect();
+    steps.done(format!("VolumeDriver.List -> [{}]", listed.join(", ")));
+    volumes.remove("demo-data").await?;
+    steps.done("VolumeDriver.Remove demo-data");
+
+    match volumes.remove("no-such-volume").await {
+        Err(error) => steps.done(format!("an error decoded from the plugin: {error}")),
+        Ok(()) => return Err("removing a volume that does not exist succeeded".into()),
+    }
+
+    let ghost = PluginName::new("not-there")?;
+    let started = Instant::now();
+    match registry.get(&ghost, "VolumeDriver").await {
+        Err(error) if error.is_not_found() => steps.done(format!(
+            "not-there: not found, answered in {} (Docker retries for about 15 s)",
+            format_duration(started.elapsed())
+        )),
+        Err(error) => return Err(error.into()),
+        Ok(_) => return Err("a plugin that does not exist was found".into()),
+    }
+
+    volumes.create("left-behind", None).await?;
+    let volume = restart(volume, &plugin_dir).await?;
+    let plugin = registry
+        .get(&PluginName::new(DEMO_VOLUME)?, "VolumeDriver")
+        .await?;
+    let after = VolumeDriverClient::new(plugin.client().clone())
+        .list()
+        .await?;
+    steps.done(format!(
+        "restarted {DEMO_VOLUME} (the old instance held 1 volume): the registry saw the new socket and activated the new instance, which holds {}",
+        after.len()
+    ));
+
+    futures_util::future::join3(volume.shutdown(), echo.shutdown(), echo_tls.shutdown()).await;
+    let path = dir.path().to_owned();
+    dir.close()?;
+    steps.done(format!(
+        "stopped the plugins and removed {}",
+        path.display()
+    ));
+    println!(
+        "done in {}; try `pluginctl demo serve --dir DIR` and `pluginctl --plugin-dir DIR ls --activate`",
+        format_duration(steps.started.elapsed())
+    );
+    Ok(())
+}
+
+/// Stops the volume plugin and starts a fresh instance on the same socket.
+async fn restart(old: Serving, plugin_dir: &Path) -> Result<Serving, Failure> {
+    old.shutdown().await;
+    Ok(plugins::demo_volume()?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
+}
+
+/// A CA, and a certificate it signed for `localhost` and 127.0.0.1, as files.
+fn make_tls(dir: &Path) -> Result<TlsFiles, Failure> {
+    std::fs::create_dir_all(dir)?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "pluginctl demo CA");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate()?)?;
+    let key = rcgen::KeyPair::generate()?;
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
+        .signed_by(&key, &ca)?;
+    let (ca_file, cert_file, key_file) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&ca_file, ca.pem())?;
+    std::fs::write(&cert_file, cert.pem())?;
+    std::fs::write(&key_file, key.serialize_pem())?;
+    Ok(TlsFiles::new(cert_file, key_file)
+        .with_ca_file(ca_file)
+        .with_host("localhost"))
+}

@@ -1,0 +1,58 @@
+//! `pluginctl watch`: a line per event, flushed at once, until interrupted.
+
+use std::io::Write;
+
+use plugin_discovery::WatchEvent;
+use serde_json::{Value, json};
+
+use super::{Context, Failure};
+
+pub(crate) async fn run(ctx: &Context) -> Result<(), Failure> {
+    let mut watch = ctx.discovery.watch()?;
+    let dirs = ctx.discovery.socket_dirs().len() + ctx.discovery.spec_dirs().len();
+    tracing::info!(
+        directories = dirs,
+        plugins = watch.snapshot().len(),
+        "watching for plugins"
+    );
+    let stop = crate::signals::terminated();
+    tokio::pin!(stop);
+    loop {
+        let event = tokio::select! {
+            event = watch.next_event() => event,
+            () = &mut stop => return Ok(()),
+        };
+        let Some(event) = event else {
+            return Err("the watch of the plugin directories stopped".into());
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", line(&event, ctx.json))?;
+        out.flush()?;
+    }
+}
+
+fn line(event: &WatchEvent, json: bool) -> String {
+    let (kind, name, address) = match event {
+        WatchEvent::Added(spec) => (
+            "added",
+            spec.name().as_str(),
+            Some(spec.address().to_string()),
+        ),
+        WatchEvent::Changed(spec) => (
+            "changed",
+            spec.name().as_str(),
+            Some(spec.address().to_string()),
+        ),
+        WatchEvent::Removed(name) => ("removed", name.as_str(), None),
+        _ => ("unknown", "", None),
+    };
+    if json {
+        json!({"event": kind, "name": name, "address": address.map_or(Value::Null, Value::String)})
+            .to_string()
+    } else {
+        match address {
+            Some(address) => format!("{kind:<8} {name}  {address}"),
+            None => format!("{kind:<8} {name}"),
+        }
+    }
+}

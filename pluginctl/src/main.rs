@@ -1,0 +1,104 @@
+//! `pluginctl`: find, inspect, call, watch and benchmark Docker-style plugins,
+//! and a self-contained demo. See DESIGN.md, "The CLI".
+//!
+//! Exit codes: 0 success, 1 failure (`error: ...` on stderr, with its causes),
+//! 2 usage error.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod output;
+mod plugins;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command, DemoCommand};
+use crate::commands::{Context, Failure};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", output::error_report(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `RUST_LOG` if set, else warnings, info with `-v`, debug with `-vv`, trace
+/// beyond; on stderr.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let ctx = Context {
+        discovery: cli::discovery(&cli.global, &|key| std::env::var_os(key)),
+        json: cli.global.json,
+    };
+    let is_watch = matches!(cli.command, Command::Watch);
+    let command = dispatch(ctx, cli.command);
+    match cli.global.timeout {
+        None => command.await,
+        Some(after) => match tokio::time::timeout(after, command).await {
+            Ok(result) => result,
+            // `watch --timeout` ends cleanly; anything else ran out of time.
+            Err(_) if is_watch => Ok(()),
+            Err(_) => Err(format!("timed out after {}", humantime::format_duration(after)).into()),
+        },
+    }
+}
+
+async fn dispatch(ctx: Context, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Ls { activate } => commands::ls::run(&ctx, activate).await,
+        Command::Inspect { name } => commands::inspect::run(&ctx, &name).await,
+        Command::Call { name, method, body } => {
+            commands::call::run(&ctx, &name, &method, body.as_deref()).await
+        }
+        Command::Watch => commands::watch::run(&ctx).await,
+        Command::Bench(args) => commands::bench::run(&ctx, &args).await,
+        Command::Demo { command: None } => commands::demo::run().await,
+        Command::Demo {
+            command: Some(DemoCommand::Serve { dir }),
+        } => commands::serve::run(&dir).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "pluginctl",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,674 @@
+//! The real `pluginctl` binary against real plugins in temp dirs: each
+//! command's human and `--json` output (DESIGN.md's shapes), exit codes, stdin
+//! bodies, `watch`, `bench`, `demo` and `demo serve`.
+
+// Test code: a panic is how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use plugin_server::{HandlerError, PluginName, PluginServer, Serving, TlsFiles};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pluginctl");
+
+fn pluginctl() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("RUST_LOG")
+        .env_remove("PLUGINCTL_SOCKET_DIRS")
+        .env_remove("PLUGINCTL_SPEC_DIRS")
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(args: &[&str]) -> Output {
+    run_with_stdin(args, None).await
+}
+
+async fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = pluginctl();
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("pluginctl hung")
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn echo(name: &str) -> PluginServer {
+    PluginServer::new(PluginName::new(name).unwrap())
+        .implements("Echo")
+        .handle_raw("Echo.Echo", |body: Bytes| async move {
+            Ok::<_, HandlerError>(body)
+        })
+        .handle("Echo.Fail", |(): ()| async {
+            Err::<(), _>(HandlerError::new("echo refuses"))
+        })
+}
+
+/// A plugin dir with one plugin of each descriptor kind: `sock` (unix), `spec`
+/// (TCP) and `json` (TLS with a CA).
+struct Plugins {
+    dir: tempfile::TempDir,
+    _servings: Vec<Serving>,
+    tcp_port: u16,
+    tls_port: u16,
+    ca: PathBuf,
+}
+
+impl Plugins {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn arg(&self) -> String {
+        self.path().to_str().unwrap().to_owned()
+    }
+}
+
+fn tls_files(dir: &Path) -> (TlsFiles, PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let (ca_file, cert_file, key_file) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    (
+        TlsFiles::new(cert_file, key_file)
+            .with_ca_file(&ca_file)
+            .with_host("localhost"),
+        ca_file,
+    )
+}
+
+fn plugins() -> Plugins {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = tempfile::tempdir().unwrap().keep();
+    let (tls, ca) = tls_files(&tls_dir);
+    let unix = echo("alpha")
+        .serve_unix(dir.path().join("alpha.sock"))
+        .unwrap();
+    let tcp = echo("bravo").serve_tcp("127.0.0.1:0", dir.path()).unwrap();
+    let secure = echo("charlie")
+        .serve_tls("127.0.0.1:0", &tls, dir.path())
+        .unwrap();
+    let tcp_port = tcp.address().host_port().unwrap().port();
+    let tls_port = secure.address().host_port().unwrap().port();
+    Plugins {
+        dir,
+        _servings: vec![unix, tcp, secure],
+        tcp_port,
+        tls_port,
+        ca,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_json_has_one_plugin_of_each_kind() {
+    let p = plugins();
+    let out = run(&["--plugin-dir", &p.arg(), "--json", "ls"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = p.path().display();
+    let expected = json!({
+        "plugins": [
+            {"name": "alpha", "address": format!("unix://{dir}/alpha.sock"), "source": {"kind": "sock", "path": format!("{dir}/alpha.sock")}},
+            {"name": "bravo", "address": format!("tcp://127.0.0.1:{}", p.tcp_port), "source": {"kind": "spec", "path": format!("{dir}/bravo.spec")}},
+            {"name": "charlie", "address": format!("https://localhost:{}", p.tls_port), "source": {"kind": "json", "path": format!("{dir}/charlie.json")}},
+        ],
+        "skipped": [],
+    });
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap(),
+        expected
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_human_is_an_aligned_table_and_reports_skipped_entries() {
+    let p = plugins();
+    std::fs::write(p.path().join("broken.spec"), "ftp://x").unwrap();
+    let out = run(&["--plugin-dir", &p.arg(), "ls"]).await;
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].starts_with("NAME     ADDRESS"), "{text}");
+    let (address, source) = (
+        lines[0].find("ADDRESS").unwrap(),
+        lines[0].find("SOURCE").unwrap(),
+    );
+    for line in &lines[1..] {
+        let at_address = &line[address..];
+        assert!(
+            ["unix://", "tcp://", "https://"]
+                .iter()
+                .any(|s| at_address.starts_with(s)),
+            "{text}"
+        );
+        let at_source = &line[source..];
+        assert!(
+            ["sock ", "spec ", "json "]
+                .iter()
+                .any(|s| at_source.starts_with(s)),
+            "{text}"
+        );
+        assert_eq!(&line[source - 2..source], "  ", "{text}");
+    }
+    assert!(lines[1].starts_with("alpha    unix://"), "{text}");
+    assert!(
+        stderr(&out).contains("broken.spec: invalid plugin address \"ftp://x\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_activate_shows_what_each_implements_or_why_not() {
+    let p = plugins();
+    drop(std::os::unix::net::UnixListener::bind(p.path().join("dead.sock")).unwrap());
+    let out = run(&["--plugin-dir", &p.arg(), "--json", "ls", "--activate"]).await;
+    assert!(out.status.success());
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let plugins = json["plugins"].as_array().unwrap();
+    let by_name = |name: &str| plugins.iter().find(|p| p["name"] == name).unwrap().clone();
+    for name in ["alpha", "bravo", "charlie"] {
+        assert_eq!(
+            by_name(name)["implements"],
+            json!(["Echo"]),
+            "{name}: {}",
+            by_name(name)
+        );
+    }
+    let dead = by_name("dead");
+    assert!(dead.get("implements").is_none());
+    assert!(
+        dead["error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{dead}"
+    );
+    let human = run(&["--plugin-dir", &p.arg(), "ls", "--activate"]).await;
+    assert!(
+        stdout(&human)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("IMPLEMENTS")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_shows_the_descriptor_and_the_activation() {
+    let p = plugins();
+    let out = run(&["--plugin-dir", &p.arg(), "--json", "inspect", "charlie"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["name"], "charlie");
+    assert_eq!(json["source"]["kind"], "json");
+    assert_eq!(
+        json["tls"],
+        json!({"insecure_skip_verify": false, "ca_file": p.ca.to_str(), "cert_file": null, "key_file": null})
+    );
+    assert_eq!(json["warnings"], json!([]));
+    assert_eq!(json["manifest"], json!({"Implements": ["Echo"]}));
+    assert_eq!(json["error"], Value::Null);
+    assert!(json["activation_us"].as_u64().unwrap() > 0);
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "activation_us",
+            "address",
+            "error",
+            "manifest",
+            "name",
+            "source",
+            "tls",
+            "warnings"
+        ]
+    );
+
+    let human = run(&["--plugin-dir", &p.arg(), "inspect", "bravo"]).await;
+    let text = stdout(&human);
+    assert!(text.contains("name:        bravo\n"), "{text}");
+    assert!(
+        text.contains(&format!("address:     tcp://127.0.0.1:{}\n", p.tcp_port)),
+        "{text}"
+    );
+    assert!(text.contains("implements:  Echo\n"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_prints_the_answer_and_reads_a_body_from_stdin() {
+    let p = plugins();
+    let out = run(&[
+        "--plugin-dir",
+        &p.arg(),
+        "--json",
+        "call",
+        "alpha",
+        "Echo.Echo",
+        r#"{"a":1}"#,
+    ])
+    .await;
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), r#"{"a":1}"#, "unchanged with --json");
+    let out = run_with_stdin(
+        &[
+            "--plugin-dir",
+            &p.arg(),
+            "call",
+            "charlie",
+            "Echo.Echo",
+            "-",
+        ],
+        Some("{\"from\": \"stdin\"}\n"),
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "{\"from\": \"stdin\"}\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_exit_1_with_the_message_on_stderr() {
+    let p = plugins();
+    let out = run(&["--plugin-dir", &p.arg(), "call", "alpha", "Echo.Fail"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: Echo.Fail: echo refuses (plugin \"alpha\", HTTP 500)\n"
+    );
+    assert!(out.stdout.is_empty());
+    let out = run(&["--plugin-dir", &p.arg(), "call", "nobody", "Echo.Echo"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: plugin \"nobody\" not found in "),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "--plugin-dir",
+        &p.arg(),
+        "call",
+        "alpha",
+        "Echo.Echo",
+        "{not json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: the request body is not valid JSON: "),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["--plugin-dir", &p.arg(), "inspect", "../etc"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("invalid plugin name \"../etc\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    for args in [
+        &["frobnicate"][..],
+        &["call", "only-a-name"],
+        &["--timeout", "soon", "ls"],
+        &["bench", "x", "Y", "-n", "many"],
+    ] {
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error:"), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_vars_name_the_dirs_when_no_flag_does() {
+    let p = plugins();
+    let mut cmd = pluginctl();
+    cmd.args(["--json", "ls"])
+        .env("PLUGINCTL_SOCKET_DIRS", format!("/nonexistent:{}", p.arg()))
+        .env("PLUGINCTL_SPEC_DIRS", "/nonexistent");
+    let out = cmd.output().await.unwrap();
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let names: Vec<&str> = json["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha"], "sockets only: the spec dir is elsewhere");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_prints_an_added_socket_and_ends_at_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pluginctl()
+        .args([
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+            "-v",
+            "watch",
+            "--timeout",
+            "5s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it is watching (it says so at -v), then add a plugin.
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if line.contains("watching for plugins") {
+            break;
+        }
+    }
+    let socket = dir.path().join("late.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, format!("added    late  unix://{}", socket.display()));
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "--timeout ends watch cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_json_and_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pluginctl()
+        .args([
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+            "-v",
+            "--json",
+            "watch",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    while !errors
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("watching for plugins")
+    {}
+    std::fs::write(dir.path().join("gamma.spec"), "tcp://127.0.0.1:9\n").unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&line).unwrap(),
+        json!({"event": "added", "name": "gamma", "address": "tcp://127.0.0.1:9"})
+    );
+    std::fs::remove_file(dir.path().join("gamma.spec")).unwrap();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&line).unwrap(),
+        json!({"event": "removed", "name": "gamma", "address": null})
+    );
+    terminate(child.id().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "SIGTERM ends watch cleanly");
+}
+
+fn terminate(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_prints_one_line() {
+    let p = plugins();
+    let out = run(&[
+        "--plugin-dir",
+        &p.arg(),
+        "bench",
+        "alpha",
+        "Echo.Echo",
+        "{}",
+        "-n",
+        "2000",
+        "-c",
+        "4",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let fields: Vec<(&str, &str)> = text
+        .trim()
+        .split(' ')
+        .map(|kv| kv.split_once('=').unwrap())
+        .collect();
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        ["calls_per_s", "p50_us", "p99_us", "max_us", "errors"]
+    );
+    for (key, value) in &fields {
+        assert!(value.parse::<u64>().is_ok(), "{key}={value}");
+    }
+    assert_eq!(fields[4], ("errors", "0"));
+    let out = run(&[
+        "--plugin-dir",
+        &p.arg(),
+        "--json",
+        "bench",
+        "alpha",
+        "Echo.Echo",
+        "-n",
+        "300",
+    ])
+    .await;
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (
+            json["calls"].as_u64(),
+            json["concurrency"].as_u64(),
+            json["errors"].as_u64()
+        ),
+        (Some(300), Some(8), Some(0))
+    );
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "calls",
+            "calls_per_s",
+            "concurrency",
+            "errors",
+            "max_us",
+            "p50_us",
+            "p99_us"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn demo_exits_0_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = pluginctl()
+        .arg("demo")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for step in [
+        "discovered 3 plugins: demo-volume (sock unix://",
+        "echo (spec tcp://127.0.0.1:",
+        "echo-tls (json https://localhost:",
+        "activated demo-volume: implements VolumeDriver",
+        "VolumeDriver.Create demo-data",
+        "VolumeDriver.Mount demo-data -> /var/lib/demo-volume/demo-data",
+        "VolumeDriver.List -> [demo-data]",
+        "VolumeDriver.Remove demo-data",
+        "an error decoded from the plugin: VolumeDriver.Remove: no such volume: no-such-volume",
+        "not-there: not found, answered in",
+        "restarted demo-volume (the old instance held 1 volume): the registry saw the new socket and activated the new instance, which holds 0",
+        "stopped the plugins and removed",
+    ] {
+        assert!(text.contains(step), "missing {step:?} in\n{text}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pluginctl()
+        .args(["demo", "serve", "--dir", dir.path().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for name in ["demo-volume", "echo"] {
+        let line = lines.next_line().await.unwrap().unwrap();
+        assert_eq!(
+            line,
+            format!(
+                "serving {name} on unix://{}/{name}.sock",
+                dir.path().display()
+            )
+        );
+    }
+    let out = run(&[
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "call",
+        "demo-volume",
+        "VolumeDriver.Create",
+        r#"{"Name":"v"}"#,
+    ])
+    .await;
+    assert_eq!(stdout(&out), "{}\n");
+    let out = run(&[
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "call",
+        "echo",
+        "Echo.Echo",
+        "[1,2]",
+    ])
+    .await;
+    assert_eq!(stdout(&out), "[1,2]\n");
+    terminate(child.id().unwrap());
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(
+        lines.next_line().await.unwrap().unwrap(),
+        "stopped; sockets removed"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn completions_for_bash() {
+    let out = run(&["completions", "bash"]).await;
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("_pluginctl()"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_bounds_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let _serving = PluginServer::new(PluginName::new("slow").unwrap())
+        .handle("Slow.Forever", |(): ()| async {
+            std::future::pending::<()>().await;
+            Ok::<_, HandlerError>(())
+        })
+        .serve_unix(dir.path().join("slow.sock"))
+        .unwrap();
+    let out = run(&[
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "--timeout",
+        "300ms",
+        "call",
+        "slow",
+        "Slow.Forever",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: timed out after 300ms\n");
+}
