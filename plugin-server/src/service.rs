@@ -52,9 +52,9 @@ pub(crate) async fn respond(
     response
 }
 
-/// Error messages do not start with the method: hosts put it in front of the
-/// `Err` they receive (`<Method>: <Err>`). Only a 400 names it, to say which
-/// method's arguments did not decode, as PROTOCOL.md asks.
+/// Error messages never start with the method: hosts put it in front of the
+/// `Err` they receive (`<Method>: <Err>`), so Docker shows
+/// `VolumeDriver.Create: the request body is not valid JSON ...` once.
 async fn dispatch(
     inner: &Inner,
     method: &str,
@@ -63,7 +63,7 @@ async fn dispatch(
     if request.method() != Method::POST {
         let mut response = error(
             StatusCode::METHOD_NOT_ALLOWED,
-            &format!("{method}: only POST is accepted, not {}", request.method()),
+            &format!("only POST is accepted, not {}", request.method()),
         );
         response
             .headers_mut()
@@ -80,7 +80,7 @@ async fn dispatch(
             ),
         );
     }
-    let body = match read_body(inner, method, request).await {
+    let body = match read_body(inner, request).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -96,7 +96,7 @@ async fn dispatch(
             let frames = stream.map(|chunk| chunk.map(Frame::data));
             with_content_type(Response::new(StreamBody::new(frames).boxed_unsync()))
         }
-        Ok(Outcome::BadRequest(why)) => error(StatusCode::BAD_REQUEST, &format!("{method}: {why}")),
+        Ok(Outcome::BadRequest(why)) => error(StatusCode::BAD_REQUEST, &why),
         Ok(Outcome::Failed(failure)) => error(failure.status(), failure.message()),
         Err(panic) => {
             let what = panic
@@ -117,7 +117,6 @@ async fn dispatch(
 /// 413, refused from its `Content-Length` before any of it is read.
 async fn read_body(
     inner: &Inner,
-    method: &str,
     request: Request<Incoming>,
 ) -> Result<Bytes, Response<ResponseBody>> {
     let limit = inner.max_request_body;
@@ -141,7 +140,7 @@ async fn read_body(
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(error(
             StatusCode::BAD_REQUEST,
-            &format!("{method}: the request body could not be read: {e}"),
+            &format!("the request body could not be read: {e}"),
         )),
     }
 }

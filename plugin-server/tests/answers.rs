@@ -94,14 +94,14 @@ async fn a_handler_may_choose_its_status_and_convert_errors_with_question_mark()
 }
 
 #[tokio::test]
-async fn malformed_json_is_400_naming_the_method_and_what_was_wrong() {
+async fn malformed_json_is_400_saying_what_was_wrong() {
     let (_dir, _serving, path) = served().await;
     let raw = exchange(&path, &docker_request("VolumeDriver.Create", r#"{"Name":"#)).await;
     assert_eq!(raw.status_line, "HTTP/1.1 400 Bad Request");
     assert_eq!(raw.header("content-type"), Some(CONTENT_TYPE_V1_1));
     assert_eq!(
         raw.body_text(),
-        "{\"Err\":\"VolumeDriver.Create: the request body is not valid JSON for this method: EOF while parsing a value at line 1 column 8\"}\n"
+        "{\"Err\":\"the request body is not valid JSON for this method: EOF while parsing a value at line 1 column 8\"}\n"
     );
     let raw = exchange(
         &path,
@@ -110,7 +110,7 @@ async fn malformed_json_is_400_naming_the_method_and_what_was_wrong() {
     .await;
     assert_eq!(
         raw.body_text(),
-        "{\"Err\":\"VolumeDriver.Create: the request body is not valid JSON for this method: missing field `Name` at line 1 column 11\"}\n"
+        "{\"Err\":\"the request body is not valid JSON for this method: missing field `Name` at line 1 column 11\"}\n"
     );
 }
 
@@ -121,7 +121,7 @@ async fn an_empty_body_is_400_for_a_method_that_needs_arguments() {
     assert_eq!(raw.status_line, "HTTP/1.1 400 Bad Request");
     assert_eq!(
         raw.body_text(),
-        "{\"Err\":\"VolumeDriver.Create: the request body is empty, and this method needs arguments (invalid type: null, expected struct Create at line 1 column 4)\"}\n"
+        "{\"Err\":\"the request body is empty, and this method needs arguments (invalid type: null, expected struct Create at line 1 column 4)\"}\n"
     );
     // A method without arguments takes an empty body (Docker sends none).
     let raw = exchange(&path, &docker_request("VolumeDriver.List", "")).await;
@@ -147,7 +147,7 @@ async fn only_post_is_accepted() {
     assert_eq!(raw.header("allow"), Some("POST"));
     assert_eq!(
         raw.body_text(),
-        "{\"Err\":\"Plugin.Activate: only POST is accepted, not GET\"}\n"
+        "{\"Err\":\"only POST is accepted, not GET\"}\n"
     );
 }
 

@@ -517,7 +517,14 @@ async fn bench_prints_one_line() {
     let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
     assert_eq!(
         keys,
-        ["calls_per_s", "p50_us", "p99_us", "max_us", "errors"]
+        [
+            "calls_per_s",
+            "p50_us",
+            "p99_us",
+            "max_us",
+            "errors",
+            "cpu_us"
+        ]
     );
     for (key, value) in &fields {
         assert!(value.parse::<u64>().is_ok(), "{key}={value}");
@@ -543,6 +550,8 @@ async fn bench_prints_one_line() {
         ),
         (Some(300), Some(8), Some(0))
     );
+    // The CPU time is read from /proc: a number on Linux.
+    assert!(json["cpu_us"].is_u64(), "{json}");
     let keys: Vec<&str> = json
         .as_object()
         .unwrap()
@@ -555,6 +564,7 @@ async fn bench_prints_one_line() {
             "calls",
             "calls_per_s",
             "concurrency",
+            "cpu_us",
             "errors",
             "max_us",
             "p50_us",
@@ -575,10 +585,14 @@ async fn demo_exits_0_and_leaves_nothing_behind() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for step in [
-        "discovered 3 plugins: demo-volume (sock unix://",
-        "echo (spec tcp://127.0.0.1:",
+        "discovered 5 plugins: demo-ipam (sock unix://",
+        "demo-volume (sock unix://",
+        "echo (sock unix://",
+        "echo-tcp (spec tcp://127.0.0.1:",
         "echo-tls (json https://localhost:",
         "activated demo-volume: implements VolumeDriver",
+        "activated demo-ipam: implements IpamDriver",
+        "IpamDriver.RequestPool -> 10.77.0.0/24, RequestAddress -> 10.77.0.1/24",
         "VolumeDriver.Create demo-data",
         "VolumeDriver.Mount demo-data -> /var/lib/demo-volume/demo-data",
         "VolumeDriver.List -> [demo-data]",
@@ -603,7 +617,7 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for name in ["demo-volume", "echo"] {
+    for name in ["demo-volume", "demo-ipam", "echo"] {
         let line = lines.next_line().await.unwrap().unwrap();
         assert_eq!(
             line,
@@ -613,6 +627,32 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
             )
         );
     }
+    for prefix in [
+        "serving echo-tcp on tcp://127.0.0.1:",
+        "serving echo-tls on https://",
+    ] {
+        let line = lines.next_line().await.unwrap().unwrap();
+        assert!(
+            line.starts_with(prefix),
+            "{line:?} should start with {prefix:?}"
+        );
+    }
+    let mut listed: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "demo-ipam.sock",
+            "demo-volume.sock",
+            "echo-tcp.spec",
+            "echo-tls.json",
+            "echo.sock",
+            "tls"
+        ]
+    );
     let out = run(&[
         "--plugin-dir",
         dir.path().to_str().unwrap(),
@@ -623,21 +663,23 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
     ])
     .await;
     assert_eq!(stdout(&out), "{}\n");
-    let out = run(&[
-        "--plugin-dir",
-        dir.path().to_str().unwrap(),
-        "call",
-        "echo",
-        "Echo.Echo",
-        "[1,2]",
-    ])
-    .await;
-    assert_eq!(stdout(&out), "[1,2]\n");
+    for echo in ["echo", "echo-tcp", "echo-tls"] {
+        let out = run(&[
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+            "call",
+            echo,
+            "Echo.Echo",
+            "[1,2]",
+        ])
+        .await;
+        assert_eq!(stdout(&out), "[1,2]\n", "{echo}: {}", stderr(&out));
+    }
     terminate(child.id().unwrap());
     assert!(child.wait().await.unwrap().success());
     assert_eq!(
         lines.next_line().await.unwrap().unwrap(),
-        "stopped; sockets removed"
+        "stopped; sockets and descriptors removed"
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -1,5 +1,5 @@
 //! `pluginctl demo`: the self-contained tour. Serves the bundled plugins in a
-//! temporary directory (a unix socket, TCP with a `.spec`, TLS with a `.json`
+//! temporary directory (unix sockets, TCP with a `.spec`, TLS with a `.json`
 //! and a CA made on the spot), then discovers, activates, calls, shows an
 //! error, a not-found and a restart, and cleans up. One line per step, with
 //! its timing.
@@ -7,17 +7,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use plugin_api::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
 use plugin_api::volume::VolumeDriverClient;
 use plugin_client::{ClientConfig, RetryPolicy};
 use plugin_discovery::Discovery;
 use plugin_registry::Registry;
-use plugin_server::{Serving, TlsFiles};
+use plugin_server::Serving;
 use plugin_spec::PluginName;
 
 use super::Failure;
-use crate::plugins::{self, DEMO_VOLUME, ECHO};
-
-const ECHO_TLS: &str = "echo-tls";
+use crate::plugins::{self, DEMO_IPAM, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served};
 
 /// Prints each step's line with the time it took.
 struct Steps {
@@ -60,13 +59,9 @@ pub(crate) async fn run() -> Result<(), Failure> {
         .prefix("pluginctl-demo-")
         .tempdir()?;
     let plugin_dir = dir.path().join("plugins");
-    let tls = make_tls(&dir.path().join("tls"))?;
-    let volume =
-        plugins::demo_volume()?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?;
-    let echo = plugins::echo(ECHO)?.serve_tcp("127.0.0.1:0", &plugin_dir)?;
-    let echo_tls = plugins::echo(ECHO_TLS)?.serve_tls("127.0.0.1:0", &tls, &plugin_dir)?;
+    let mut served = Served::start(&plugin_dir, &dir.path().join("tls"))?;
     steps.done(format!(
-        "served {DEMO_VOLUME} (unix socket), {ECHO} (TCP, .spec) and {ECHO_TLS} (TLS, .json, CA made just now) in {}",
+        "served {DEMO_VOLUME}, {DEMO_IPAM} and echo (unix sockets), {ECHO_TCP} (TCP, .spec) and {ECHO_TLS} (TLS, .json, CA made just now) in {}",
         plugin_dir.display()
     ));
 
@@ -87,7 +82,8 @@ pub(crate) async fn run() -> Result<(), Failure> {
     let registry = Registry::builder(discovery).client_config(config).build();
     for (name, iface) in [
         (DEMO_VOLUME, "VolumeDriver"),
-        (ECHO, "Echo"),
+        (DEMO_IPAM, "IpamDriver"),
+        (ECHO_TCP, "Echo"),
         (ECHO_TLS, "Echo"),
     ] {
         let plugin = registry.get(&PluginName::new(name)?, iface).await?;
@@ -140,8 +136,29 @@ pub(crate) async fn run() -> Result<(), Failure> {
         Ok(_) => return Err("a plugin that does not exist was found".into()),
     }
 
+    let ipam = registry
+        .get(&PluginName::new(DEMO_IPAM)?, "IpamDriver")
+        .await?;
+    let ipam = IpamDriverClient::new(ipam.client().clone());
+    let pool = ipam
+        .request_pool(&RequestPoolRequest {
+            address_space: "LocalDefault".to_owned(),
+            ..RequestPoolRequest::default()
+        })
+        .await?;
+    let address = ipam
+        .request_address(&RequestAddressRequest {
+            pool_id: pool.pool_id,
+            ..RequestAddressRequest::default()
+        })
+        .await?;
+    steps.done(format!(
+        "IpamDriver.RequestPool -> {}, RequestAddress -> {}",
+        pool.pool, address.address
+    ));
+
     volumes.create("left-behind", None).await?;
-    let volume = restart(volume, &plugin_dir).await?;
+    served.volume = restart(served.volume, &plugin_dir).await?;
     let plugin = registry
         .get(&PluginName::new(DEMO_VOLUME)?, "VolumeDriver")
         .await?;
@@ -153,7 +170,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
         after.len()
     ));
 
-    futures_util::future::join3(volume.shutdown(), echo.shutdown(), echo_tls.shutdown()).await;
+    served.shutdown().await?;
     let path = dir.path().to_owned();
     dir.close()?;
     steps.done(format!(
@@ -171,33 +188,4 @@ pub(crate) async fn run() -> Result<(), Failure> {
 async fn restart(old: Serving, plugin_dir: &Path) -> Result<Serving, Failure> {
     old.shutdown().await;
     Ok(plugins::demo_volume()?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
-}
-
-/// A CA, and a certificate it signed for `localhost` and 127.0.0.1, as files.
-fn make_tls(dir: &Path) -> Result<TlsFiles, Failure> {
-    std::fs::create_dir_all(dir)?;
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "pluginctl demo CA");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate()?)?;
-    let key = rcgen::KeyPair::generate()?;
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
-        .signed_by(&key, &ca)?;
-    let (ca_file, cert_file, key_file) = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&ca_file, ca.pem())?;
-    std::fs::write(&cert_file, cert.pem())?;
-    std::fs::write(&key_file, key.serialize_pem())?;
-    Ok(TlsFiles::new(cert_file, key_file)
-        .with_ca_file(ca_file)
-        .with_host("localhost"))
 }

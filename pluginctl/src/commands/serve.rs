@@ -1,21 +1,19 @@
-//! `pluginctl demo serve --dir DIR`: the bundled plugins on unix sockets until
-//! SIGINT or SIGTERM.
+//! `pluginctl demo serve --dir DIR`: every bundled plugin (see `plugins`) until
+//! SIGINT or SIGTERM; sockets and descriptors in DIR, the demo CA, certificate
+//! and key in DIR/tls. On the way out it removes all of them.
 
 use std::path::Path;
 
 use super::Failure;
-use crate::plugins;
+use crate::plugins::Served;
 
 pub(crate) async fn run(dir: &Path) -> Result<(), Failure> {
-    let volume =
-        plugins::demo_volume()?.serve_unix(dir.join(format!("{}.sock", plugins::DEMO_VOLUME)))?;
-    let echo =
-        plugins::echo(plugins::ECHO)?.serve_unix(dir.join(format!("{}.sock", plugins::ECHO)))?;
-    println!("serving {} on {}", plugins::DEMO_VOLUME, volume.address());
-    println!("serving {} on {}", plugins::ECHO, echo.address());
+    let served = Served::start(dir, &dir.join("tls"))?;
+    for (name, serving) in served.list() {
+        println!("serving {name} on {}", serving.address());
+    }
     crate::signals::terminated().await;
-    let (volume, echo) = (volume.shutdown(), echo.shutdown());
-    futures_util::future::join(volume, echo).await;
-    println!("stopped; sockets removed");
+    served.shutdown().await?;
+    println!("stopped; sockets and descriptors removed");
     Ok(())
 }

@@ -1,38 +1,15 @@
-//! The bundled example plugins: `demo-volume`, an in-memory VolumeDriver
-//! (built on plugin-api), and `echo`, which answers `Echo.Echo` with its body.
+//! `demo-volume`: an in-memory VolumeDriver built on plugin-api.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use plugin_api::PluginServerExt;
 use plugin_api::volume::{self, VolumeDriver};
-use plugin_server::{HandlerError, PluginName, PluginServer};
-use plugin_spec::SpecError;
+use plugin_server::HandlerError;
 
-/// The volume plugin's name.
-pub(crate) const DEMO_VOLUME: &str = "demo-volume";
-/// The echo plugin's name.
-pub(crate) const ECHO: &str = "echo";
-
-/// `demo-volume`: volumes kept in memory; "mounting" one gives it a path
-/// under `/var/lib/demo-volume` (nothing is mounted for real).
-pub(crate) fn demo_volume() -> Result<PluginServer, SpecError> {
-    Ok(PluginServer::new(PluginName::new(DEMO_VOLUME)?).volume_driver(Memory::default()))
-}
-
-/// `echo`: implements `Echo`; `Echo.Echo` answers its request body.
-pub(crate) fn echo(plugin: &str) -> Result<PluginServer, SpecError> {
-    Ok(PluginServer::new(PluginName::new(plugin)?)
-        .implements("Echo")
-        .handle_raw("Echo.Echo", |body: Bytes| async move {
-            Ok::<_, HandlerError>(body)
-        }))
-}
-
+/// The volumes, by name.
 #[derive(Default)]
-struct Memory {
+pub(crate) struct Memory {
     volumes: Mutex<BTreeMap<String, volume::Volume>>,
 }
 
