@@ -194,6 +194,36 @@ async fn volume_capabilities_fall_back_to_local_when_not_implemented() {
     );
 }
 
+/// go-plugins-helpers answers 400 to an empty body wherever it reads
+/// arguments; a literal `null` decodes to the zero value, as in Go. (Found
+/// by the interop suite: an empty Create once made a volume named "".)
+#[tokio::test]
+async fn an_empty_body_is_400_where_arguments_are_read_and_null_is_the_zero_value() {
+    let served = serve(plugin().volume_driver(Memory::default()));
+    let err = served
+        .client
+        .call_raw(volume::CREATE, "")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status().map(|s| s.as_u16()), err.message()),
+        (
+            Some(400),
+            Some("the request body is empty, and this method needs arguments")
+        )
+    );
+    // Methods without arguments take an empty body, as Docker sends them.
+    let answer = served.client.call_raw(volume::LIST, "").await.unwrap();
+    assert_eq!(&answer[..], b"{\"Volumes\":[]}\n");
+    served
+        .client
+        .call_raw(volume::CREATE, "null")
+        .await
+        .unwrap();
+    let answer = served.client.call_raw(volume::LIST, "").await.unwrap();
+    assert_eq!(&answer[..], b"{\"Volumes\":[{\"Name\":\"\"}]}\n");
+}
+
 #[tokio::test]
 async fn a_200_with_err_is_a_failure_for_volumes() {
     let served = serve(plugin().handle_raw(volume::MOUNT, |_| async {

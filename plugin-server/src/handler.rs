@@ -102,28 +102,65 @@ type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 /// A type-erased handler: request body in, outcome out.
 pub(crate) type Route = Arc<dyn Fn(Bytes) -> BoxFuture + Send + Sync>;
 
-/// Decodes a typed request. An empty body reads as JSON `null`, so handlers
-/// taking `()` or `Option<T>` accept calls without arguments (Docker sends
-/// none for those); and `{}`, which Docker sends for empty argument structs,
-/// is also read as `null` when the type will not take an object.
+/// Decodes a typed request. An empty body is accepted only by types that take
+/// no arguments (`()`, unit structs, `Option<T>` as `None`): Docker sends none
+/// for those, and go-plugins-helpers answers 400 to an empty body for every
+/// method that reads arguments. `{}`, which Docker sends for empty argument
+/// structs, is read the same way when the type will not take an object.
 fn decode<Req: DeserializeOwned>(body: &Bytes) -> Result<Req, String> {
-    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"null"
-    } else {
-        body
-    };
-    let first = serde_json::from_slice(text);
-    let first = match first {
-        Err(_) if is_empty_object(text) => serde_json::from_slice(b"null").or(first),
-        other => other,
-    };
-    first.map_err(|e| {
-        if text == b"null" {
-            format!("the request body is empty, and this method needs arguments ({e})")
-        } else {
-            format!("the request body is not valid JSON for this method: {e}")
-        }
-    })
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Req::deserialize(NoArguments).map_err(|e| e.to_string());
+    }
+    match serde_json::from_slice(body) {
+        Err(e) if is_empty_object(body) => Req::deserialize(NoArguments)
+            .map_err(|_| format!("the request body is not valid JSON for this method: {e}")),
+        Err(e) => Err(format!(
+            "the request body is not valid JSON for this method: {e}"
+        )),
+        Ok(request) => Ok(request),
+    }
+}
+
+/// The arguments of an empty request body: none. Only types that take no
+/// arguments deserialize from it.
+struct NoArguments;
+
+impl<'de> serde::Deserializer<'de> for NoArguments {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom(
+            "the request body is empty, and this method needs arguments",
+        ))
+    }
+
+    fn deserialize_unit<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
 }
 
 fn is_empty_object(text: &[u8]) -> bool {

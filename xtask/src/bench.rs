@@ -3,6 +3,8 @@
 //! Each benchmark is a `harness = false` bench target that prints human lines
 //! and one `BENCH {json}` line per figure, with `ours`, `baseline_value`,
 //! `ratio` and `target`; this collects them into one table (or JSON array).
+//! With `--interop`, the one benchmark run is the interop one (our client and
+//! server against Docker's Go client and a Go plugin; see interop/README.md).
 
 use std::path::Path;
 
@@ -17,40 +19,56 @@ const BENCHES: &[(&str, &str)] = &[
     ("plugin-registry", "registry"),
 ];
 
-pub(crate) fn run(root: &Path, quick: bool, json: bool) -> Result<(), String> {
+pub(crate) fn run(root: &Path, quick: bool, json: bool, interop: bool) -> Result<(), String> {
     let mut figures = Vec::new();
-    for (package, bench) in BENCHES {
+    if interop {
         if !json {
-            println!("==> {package} / {bench}");
+            println!("==> interop");
         }
-        let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench, "--"];
-        if quick {
-            args.push("--quick");
-        }
-        let out = output(root, cargo(&args))?;
-        for line in out.lines() {
-            match line.strip_prefix("BENCH ") {
-                Some(figure) => {
-                    figures.push(serde_json::from_str::<Value>(figure).map_err(|e| {
-                        format!("{package}/{bench} printed a bad BENCH line ({e}): {figure}")
-                    })?)
-                }
-                None if !json => println!("    {line}"),
-                None => {}
+        let out = crate::interop::bench(root, quick)?;
+        collect(&out, "interop", json, &mut figures)?;
+    } else {
+        for (package, bench) in BENCHES {
+            if !json {
+                println!("==> {package} / {bench}");
             }
+            let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench, "--"];
+            if quick {
+                args.push("--quick");
+            }
+            let out = output(root, cargo(&args))?;
+            collect(&out, &format!("{package}/{bench}"), json, &mut figures)?;
         }
     }
+    table(&figures, json)
+}
+
+/// The `BENCH {json}` lines of a benchmark's output; the other lines are
+/// echoed unless printing JSON.
+fn collect(out: &str, source: &str, json: bool, figures: &mut Vec<Value>) -> Result<(), String> {
+    for line in out.lines() {
+        match line.strip_prefix("BENCH ") {
+            Some(figure) => figures.push(
+                serde_json::from_str::<Value>(figure)
+                    .map_err(|e| format!("{source} printed a bad BENCH line ({e}): {figure}"))?,
+            ),
+            None if !json => println!("    {line}"),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// The figures as a table (or one JSON array); an error naming the missed
+/// targets.
+fn table(figures: &[Value], json: bool) -> Result<(), String> {
     if json {
-        println!("{}", Value::Array(figures));
+        println!("{}", Value::Array(figures.to_vec()));
         return Ok(());
     }
     println!();
-    println!(
-        "{:<20} {:>20} {:>20} {:>6}  {:<16} {:<4} baseline",
-        "benchmark", "ours", "baseline", "ratio", "target", "met"
-    );
     let mut missed = Vec::new();
-    for figure in &figures {
+    for figure in figures {
         let text = |key: &str| {
             figure
                 .get(key)
@@ -59,25 +77,29 @@ pub(crate) fn run(root: &Path, quick: bool, json: bool) -> Result<(), String> {
                 .to_owned()
         };
         let number = |key: &str| figure.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
-        let with_unit = |key: &str| format!("{:.2} {}", number(key), text("unit"));
-        let met = figure.get("met").and_then(Value::as_bool) != Some(false);
+        let met = figure.get("met").and_then(Value::as_bool);
+        println!("{}: {}", text("bench"), text("what"));
         println!(
-            "{:<20} {:>20} {:>20} {:>6.2}  {:<16} {:<4} {}",
-            text("bench"),
-            with_unit("ours"),
-            with_unit("baseline_value"),
+            "    ours {:.2} {unit}, {} {:.2} {unit}: ratio {:.2}, target {}, met {}",
+            number("ours"),
+            text("baseline"),
+            number("baseline_value"),
             number("ratio"),
             text("target"),
-            if met { "yes" } else { "NO" },
-            text("baseline"),
+            match met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            },
+            unit = text("unit"),
         );
-        if !met {
-            missed.push(text("bench"));
+        if met == Some(false) {
+            missed.push(format!("{}: {}", text("bench"), text("what")));
         }
     }
     if missed.is_empty() {
         Ok(())
     } else {
-        Err(format!("targets missed: {}", missed.join(", ")))
+        Err(format!("targets missed: {}", missed.join("; ")))
     }
 }

@@ -4,8 +4,11 @@
 //!   layering, the test suite).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets in
 //!   `fuzz/` for a bounded time each.
-//! - `cargo xtask bench [--quick] [--json]`: every benchmark, each figure beside
-//!   its in-run baseline as a ratio.
+//! - `cargo xtask bench [--quick] [--json] [--interop]`: every benchmark, each
+//!   figure beside its in-run baseline as a ratio; `--interop` runs the one
+//!   against Docker's Go client and a Go plugin instead.
+//! - `cargo xtask interop`: our crates against Docker's own plugin code, both
+//!   ways (installs Debian's Go and Docker packages when missing).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -13,6 +16,7 @@ mod bench;
 mod ci;
 mod command;
 mod fuzz;
+mod interop;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +43,13 @@ enum Command {
         /// Print the figures as one JSON array on stdout.
         #[arg(long)]
         json: bool,
+        /// Instead, benchmark our client and server against Docker's Go client
+        /// and a Go plugin (needs what `interop` needs).
+        #[arg(long)]
+        interop: bool,
     },
+    /// Run our crates against Docker's own plugin code, both ways; print the table.
+    Interop,
     /// Run the cargo-fuzz targets in fuzz/ for a bounded time each.
     Fuzz {
         /// Seconds to fuzz each target.
@@ -55,7 +65,12 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match cli.command {
         Command::Ci => ci::run(&root),
-        Command::Bench { quick, json } => bench::run(&root, quick, json),
+        Command::Bench {
+            quick,
+            json,
+            interop,
+        } => bench::run(&root, quick, json, interop),
+        Command::Interop => interop::check(&root),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     };
     match result {
