@@ -99,6 +99,10 @@ pub(crate) struct BenchArgs {
     /// Calls before measuring.
     #[arg(long, default_value_t = 100)]
     pub(crate) warmup: u64,
+    /// Runtime worker threads: 1 runs every task on one thread (the default,
+    /// as for every client command); more spread them over that many.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: u16,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,10 +23,20 @@ use crate::commands::{Context, Failure};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A client does its waiting on one thread: no hand-offs between worker
+    // threads on every call. Serving plugins is a server's job: all cores.
+    let mut builder = match &cli.command {
+        Command::Demo {
+            command: Some(DemoCommand::Serve { .. }),
+        } => tokio::runtime::Builder::new_multi_thread(),
+        Command::Bench(args) if args.threads > 1 => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(usize::from(args.threads));
+            builder
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -1,4 +1,4 @@
-//! `pluginctl bench NAME METHOD [BODY] [-n N] [-c C] [--warmup W]`.
+//! `pluginctl bench NAME METHOD [BODY] [-n N] [-c C] [--warmup W] [--threads T]`.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
