@@ -9,6 +9,8 @@
 //!   against Docker's Go client and a Go plugin instead.
 //! - `cargo xtask interop`: our crates against Docker's own plugin code, both
 //!   ways (installs Debian's Go and Docker packages when missing).
+//! - `cargo xtask release [CRATE...] [--execute]`: the per-crate release plan
+//!   (a dry run by default); `cargo xtask bump CRATE major|minor|patch`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -17,6 +19,7 @@ mod ci;
 mod command;
 mod fuzz;
 mod interop;
+mod release;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,22 @@ enum Command {
     },
     /// Run our crates against Docker's own plugin code, both ways; print the table.
     Interop,
+    /// Plan a release of the crates changed since their last tag (a dry run
+    /// unless --execute).
+    Release {
+        /// Only these crates (default: every changed one).
+        crates: Vec<String>,
+        /// Date the changelogs, commit, tag and publish (needs a crates.io token).
+        #[arg(long)]
+        execute: bool,
+    },
+    /// Raise a crate's version, and its workspace dependents' requirements.
+    Bump {
+        /// The crate.
+        krate: String,
+        /// major, minor or patch.
+        level: release::Level,
+    },
     /// Run the cargo-fuzz targets in fuzz/ for a bounded time each.
     Fuzz {
         /// Seconds to fuzz each target.
@@ -71,6 +90,8 @@ fn main() -> ExitCode {
             interop,
         } => bench::run(&root, quick, json, interop),
         Command::Interop => interop::check(&root),
+        Command::Release { crates, execute } => release::run(&root, &crates, execute),
+        Command::Bump { krate, level } => release::bump(&root, &krate, level),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     };
     match result {
