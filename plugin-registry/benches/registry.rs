@@ -6,7 +6,11 @@
 //!   socket) against a bare hyper-util client on the same server, with 1 and 16
 //!   tasks, alternating rounds;
 //! - the same at 16 tasks against the physical floor: a raw unix-socket
-//!   ping-pong of the same request and response bytes.
+//!   ping-pong of the same request and response bytes;
+//! - our server (`plugin-server`) against a minimal bare hyper server, both
+//!   driven by the same bare hyper-util client, 16 tasks;
+//! - memory: the resident set after 1,000,000 calls through the registry
+//!   against the resident set before them (after a warm-up).
 //!
 //! Prints a human line per figure and a `BENCH {json}` line that `cargo xtask
 //! bench` reads. `--quick` runs short rounds.
@@ -64,6 +68,8 @@ fn main() {
     runtime.block_on(async {
         storm().await;
         calls(&settings).await;
+        server(&settings).await;
+        memory(if quick { 100_000 } else { 1_000_000 }).await;
     });
 }
 
@@ -498,4 +504,152 @@ async fn breakdown(registry: &Registry, name: &PluginName, settings: &Settings) 
         " registry.get of an active plugin: {:.2} us",
         started.elapsed().as_secs_f64() * 1e6 / 100_000.0
     );
+}
+
+/// A minimal bare hyper server answering every request with its body, as
+/// the echo plugin does, on `socket`.
+fn serve_bare(socket: &Path) {
+    use hyper::service::service_fn;
+    let listener = tokio::net::UnixListener::bind(socket).unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service =
+                    service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+                        let body = request.into_body().collect().await?.to_bytes();
+                        let mut response = http::Response::new(Full::new(body));
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static(
+                                "application/vnd.docker.plugins.v1.1+json",
+                            ),
+                        );
+                        Ok::<_, hyper::Error>(response)
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+/// Our server against a bare hyper server, the same bare client driving
+/// both, 16 tasks, alternating rounds.
+async fn server(settings: &Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ours_socket, bare_socket) = (dir.path().join("ours.sock"), dir.path().join("bare.sock"));
+    let _serving = echo_plugin("ours", Arc::default())
+        .serve_unix(&ours_socket)
+        .unwrap();
+    serve_bare(&bare_socket);
+    let (ours_client, bare_client_) = (bare_client(&ours_socket), bare_client(&bare_socket));
+    let (mut ours, mut theirs) = (Series::default(), Series::default());
+    for round in 0..=settings.rounds {
+        let mut results = Vec::new();
+        for client in [&ours_client, &bare_client_] {
+            let client = client.clone();
+            results.push(
+                load(16, settings.round, move |_| {
+                    let client = client.clone();
+                    async move {
+                        let request = http::Request::post("http://plugin.moby.localhost/Echo.Echo")
+                            .header("accept", "application/vnd.docker.plugins.v1.2+json")
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+                            .unwrap();
+                        let response = client.request(request).await.unwrap();
+                        let answer = response.into_body().collect().await.unwrap().to_bytes();
+                        assert_eq!(answer.len(), BODY.len());
+                    }
+                })
+                .await,
+            );
+        }
+        if round > 0 {
+            theirs.add(results.pop().unwrap());
+            ours.add(results.pop().unwrap());
+        }
+    }
+    println!("16 task(s): our server   {}", ours.summary());
+    println!("16 task(s): bare hyper   {}", theirs.summary());
+    let ratio = ours.median_per_s() / theirs.median_per_s();
+    Figure {
+        bench: "server.calls.16",
+        what: "calls/s served by plugin-server, 16 tasks, same bare client".to_owned(),
+        unit: "calls/s",
+        ours: ours.median_per_s(),
+        baseline: "minimal bare hyper server, same client",
+        baseline_value: theirs.median_per_s(),
+        target: ">= 0.9",
+        met: ratio >= 0.9,
+    }
+    .print();
+}
+
+/// This process's resident set, from /proc/self/status (`VmRSS`), in MiB.
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// `calls` calls through the registry (a cached `get`, then the call), 16
+/// tasks; the resident set after them against the resident set before.
+async fn memory(calls: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let _serving = echo_plugin("soak", Arc::default())
+        .serve_unix(dir.path().join("soak.sock"))
+        .unwrap();
+    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let name = PluginName::new("soak").unwrap();
+    let run = |count: usize| {
+        let (registry, name) = (registry.clone(), name.clone());
+        let next = Arc::new(AtomicUsize::new(0));
+        async move {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let (registry, name, next) =
+                        (registry.clone(), name.clone(), Arc::clone(&next));
+                    tokio::spawn(async move {
+                        while next.fetch_add(1, Ordering::Relaxed) < count {
+                            let plugin = registry.get(&name, "VolumeDriver").await.unwrap();
+                            let answer = plugin.client().call_raw("Echo.Echo", BODY).await.unwrap();
+                            assert_eq!(answer.len(), BODY.len());
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        }
+    };
+    run(10_000).await;
+    let before = resident_mib();
+    let started = Instant::now();
+    run(calls).await;
+    let took = started.elapsed();
+    let after = resident_mib();
+    println!(
+        "memory: {calls} calls in {:.1} s; resident {before:.1} MiB before, {after:.1} MiB after ({:+.2} MiB)",
+        took.as_secs_f64(),
+        after - before
+    );
+    Figure {
+        bench: "registry.memory",
+        what: format!("resident set after {calls} calls through the registry (MiB)"),
+        unit: "MiB",
+        ours: after,
+        baseline: "resident set before them, after 10,000 warm-up calls",
+        baseline_value: before,
+        target: "<= 1.05",
+        met: after / before <= 1.05,
+    }
+    .print();
 }
