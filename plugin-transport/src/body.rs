@@ -80,6 +80,8 @@ impl Body for ResponseBody {
                 this.done = true;
                 Poll::Ready(Some(Err(TransportError::Body {
                     target: this.target.clone(),
+                    received: this.seen,
+                    what: body_failure(&source),
                     source: Box::new(source),
                 })))
             }
@@ -96,5 +98,27 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// What broke the answer's body, in words: hyper says only "error reading a
+/// body from connection".
+fn body_failure(error: &hyper::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return format!(
+                "the connection broke before the whole answer came ({io}); the plugin may have stopped, restarted or crashed"
+            );
+        }
+        source = err.source();
+    }
+    if error.is_incomplete_message()
+        || std::error::Error::source(error).is_none()
+        || error.is_closed()
+    {
+        "the connection closed before the whole answer came; the plugin may have stopped, restarted or crashed".to_owned()
+    } else {
+        error.to_string()
     }
 }

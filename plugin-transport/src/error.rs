@@ -87,10 +87,13 @@ pub enum TransportError {
 
     /// The request failed after it may have reached the plugin (the connection
     /// closed or broke before a complete response). Not safe to retry blindly.
-    #[error("request to {target} failed: {source}")]
+    #[error("request to {target} failed: {what}")]
     Request {
         /// The plugin.
         target: Target,
+        /// What happened, in words (the connection closed before the answer,
+        /// the answer was not HTTP, ...).
+        what: String,
         /// The HTTP error.
         source: BoxError,
     },
@@ -117,10 +120,14 @@ pub enum TransportError {
 
     /// Reading the response body failed (the plugin closed the connection
     /// mid-body, say).
-    #[error("reading the response from {target} failed: {source}")]
+    #[error("reading the response from {target} failed after {received} bytes: {what}")]
     Body {
         /// The plugin.
         target: Target,
+        /// How many bytes of the body had arrived.
+        received: u64,
+        /// What happened, in words.
+        what: String,
         /// The HTTP error.
         source: BoxError,
     },

@@ -296,7 +296,43 @@ fn classify(target: &Target, error: hyper_util::client::legacy::Error) -> Transp
     }
     TransportError::Request {
         target,
+        what: what_happened(&error),
         source: Box::new(error),
+    }
+}
+
+/// What broke a request, from hyper's error in `error`'s chain: the pooled
+/// client's own message ("client error (SendRequest)") says nothing.
+fn what_happened(error: &(dyn StdError + 'static)) -> String {
+    let mut source = Some(error);
+    let mut hyper_error = None;
+    let mut io_error = None;
+    while let Some(err) = source {
+        if let Some(e) = err.downcast_ref::<hyper::Error>() {
+            hyper_error.get_or_insert(e);
+        }
+        if let Some(e) = err.downcast_ref::<io::Error>() {
+            io_error.get_or_insert(e);
+        }
+        source = err.source();
+    }
+    let detail = io_error.map(|e| format!(" ({e})")).unwrap_or_default();
+    match hyper_error {
+        Some(e) if e.is_incomplete_message() => format!(
+            "the plugin closed the connection before it answered{detail}; it may have stopped, restarted or crashed"
+        ),
+        Some(e) if e.is_body_write_aborted() => format!("sending the request body failed{detail}"),
+        Some(e) if e.is_canceled() => format!(
+            "the connection closed before the request was sent{detail}; the plugin may have stopped or restarted"
+        ),
+        Some(e) if e.is_parse() || e.is_parse_status() => {
+            format!("the plugin's answer is not valid HTTP/1.1: {e}")
+        }
+        Some(e) if io_error.is_some() => format!(
+            "{e}{detail}: the connection broke; the plugin may have stopped, restarted or crashed"
+        ),
+        Some(e) => e.to_string(),
+        None => error.to_string(),
     }
 }
 

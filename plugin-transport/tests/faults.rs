@@ -161,6 +161,12 @@ async fn a_plugin_that_closes_after_reading_the_request_is_not_a_connect_error()
         !err.is_connect(),
         "the request was sent: retrying could repeat it"
     );
+    assert!(
+        err.to_string().ends_with(
+            "failed: the plugin closed the connection before it answered; it may have stopped, restarted or crashed"
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -233,4 +239,99 @@ async fn garbage_instead_of_http_is_a_request_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, TransportError::Request { .. }), "{err:?}");
+    assert!(
+        err.to_string().ends_with(
+            "failed: the plugin's answer is not valid HTTP/1.1: invalid HTTP version parsed"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_answering_one_byte_a_second_hits_the_response_timeout() {
+    let (spec, _dir, _task) = support::raw_tcp(|mut stream: TcpStream| async move {
+        read_head(&mut stream).await;
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}" {
+            if stream.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+    let config = TransportConfig::new().with_response_timeout(Some(Duration::from_millis(1500)));
+    let transport = Transport::for_spec(&spec, &config).unwrap();
+    let started = std::time::Instant::now();
+    let err = within(call(&transport, "/VolumeDriver.List", ""))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        err.to_string().ends_with("did not answer within 1.5s"),
+        "{err}"
+    );
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_millis(2500)).contains(&took),
+        "{took:?}"
+    );
+}
+
+/// This process's resident set, in MiB (Linux).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+#[tokio::test]
+async fn a_1_gib_answer_stops_at_the_limit_with_memory_flat() {
+    const GIB: usize = 1 << 30;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&sent);
+    let (spec, _dir, _task) = support::raw_tcp(move |mut stream: TcpStream| {
+        let sent = std::sync::Arc::clone(&counter);
+        async move {
+            read_head(&mut stream).await;
+            // Chunked: no length to refuse up front, so the limit must stop
+            // the reading itself.
+            let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let mut chunk = format!("{:x}\r\n", 1 << 20).into_bytes();
+            chunk.extend(std::iter::repeat_n(b'x', 1 << 20));
+            chunk.extend(b"\r\n");
+            while sent.load(std::sync::atomic::Ordering::Relaxed) < GIB
+                && stream.write_all(&chunk).await.is_ok()
+            {
+                sent.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    // The default limit is 16 MiB.
+    let before = resident_mib();
+    let transport = Transport::for_spec(&spec, &TransportConfig::default()).unwrap();
+    let err = within(call(&transport, "/VolumeDriver.Get", ""))
+        .await
+        .unwrap_err();
+    let after = resident_mib();
+    assert!(err.is_body_too_large(), "{err:?}");
+    assert!(
+        err.to_string().contains("16 MiB") || err.to_string().contains("16777216"),
+        "{err}"
+    );
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "1 GiB answer: stopped after the plugin sent {} MiB; resident {before:.1} -> {after:.1} MiB",
+        sent >> 20
+    );
+    assert!(sent < 64 << 20, "the plugin got to send {sent} bytes");
+    assert!(
+        after - before < 48.0,
+        "resident set grew from {before:.1} MiB to {after:.1} MiB"
+    );
 }

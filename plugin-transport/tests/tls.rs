@@ -141,6 +141,25 @@ async fn a_certificate_for_another_name_is_refused() {
 }
 
 #[tokio::test]
+async fn an_expired_certificate_is_refused() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.expired_server(&["localhost"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&ca.pem()),
+    )
+    .await;
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    let chain = handshake_error(&err);
+    assert!(chain.contains("certificate expired"), "{chain}");
+}
+
+#[tokio::test]
 async fn a_certificate_for_another_ip_is_refused() {
     let ca = Ca::new("test CA");
     let leaf = ca.server(&["127.0.0.2"]);

@@ -9,6 +9,9 @@
 //!   against Docker's Go client and a Go plugin instead.
 //! - `cargo xtask interop`: our crates against Docker's own plugin code, both
 //!   ways (installs Debian's Go and Docker packages when missing).
+//! - `cargo xtask soak [--seconds N]`: the long runs kept out of CI (a plugin
+//!   restarting under load for N seconds; 1,000,000 calls with the resident
+//!   set sampled).
 //! - `cargo xtask release [CRATE...] [--execute]`: the per-crate release plan
 //!   (a dry run by default); `cargo xtask bump CRATE major|minor|patch`.
 
@@ -20,6 +23,7 @@ mod command;
 mod fuzz;
 mod interop;
 mod release;
+mod soak;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +66,12 @@ enum Command {
         #[arg(long)]
         execute: bool,
     },
+    /// The long runs kept out of CI: restart under load, and the memory soak.
+    Soak {
+        /// Seconds of restarting under load.
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+    },
     /// Raise a crate's version, and its workspace dependents' requirements.
     Bump {
         /// The crate.
@@ -92,6 +102,7 @@ fn main() -> ExitCode {
         Command::Interop => interop::check(&root),
         Command::Release { crates, execute } => release::run(&root, &crates, execute),
         Command::Bump { krate, level } => release::bump(&root, &krate, level),
+        Command::Soak { seconds } => soak::run(&root, seconds),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     };
     match result {

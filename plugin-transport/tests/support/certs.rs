@@ -48,6 +48,21 @@ impl Ca {
         self.leaf(names, key, ExtendedKeyUsagePurpose::ServerAuth)
     }
 
+    /// A server certificate for these names that expired at the end of 2020.
+    pub fn expired_server(&self, names: &[&str]) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 12, 31);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf {
+            cert_pem: cert.pem(),
+            key,
+        }
+    }
+
     /// A client certificate for `key`.
     pub fn client(&self, key: KeyPair) -> Leaf {
         self.leaf(&["client.test"], key, ExtendedKeyUsagePurpose::ClientAuth)

@@ -1,0 +1,129 @@
+//! A server under abuse: 10,000 idle connections held open by another
+//! process, and clients that give up halfway through a request. The server
+//! keeps answering, promptly.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::{Dir, docker_request, exchange};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// This process's resident set, in MiB (Linux).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// One call on a fresh connection: answered right, and how long it took.
+async fn timed_call(path: &std::path::Path) -> Duration {
+    let started = Instant::now();
+    let raw = tokio::time::timeout(
+        Duration::from_secs(10),
+        exchange(path, &docker_request("Echo.Echo", r#"{"still":"here"}"#)),
+    )
+    .await
+    .expect("the server stopped answering");
+    assert_eq!(raw.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(raw.body_text(), r#"{"still":"here"}"#);
+    started.elapsed()
+}
+
+/// Opens `count` connections to `path` from a Python child (so their file
+/// descriptors are not this process's) and holds them until stdin closes.
+const HOLDER: &str = r#"
+import resource, socket, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+path, count = sys.argv[1], int(sys.argv[2])
+held = []
+for i in range(count):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    held.append(s)
+print("holding", len(held), flush=True)
+sys.stdin.read()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_idle_connections_do_not_stop_the_server_answering() {
+    const IDLE: usize = 10_000;
+    rlimit::increase_nofile_limit(IDLE as u64 + 1024).unwrap();
+    let dir = Dir::new();
+    let path = dir.join("busy.sock");
+    let _serving = support::test_server().serve_unix(&path).unwrap();
+    let quiet = timed_call(&path).await;
+    let before = resident_mib();
+    let mut holder = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(HOLDER)
+        .arg(&path)
+        .arg(IDLE.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 is needed for this test (.ci/run installs it)");
+    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("opening the connections took over 60 s")
+        .unwrap();
+    assert_eq!(said.as_deref(), Some("holding 10000"));
+    let busy = timed_call(&path).await;
+    let during = resident_mib();
+    // Let go of them all at once.
+    drop(holder.stdin.take());
+    holder.wait().await.unwrap();
+    let after = timed_call(&path).await;
+    eprintln!(
+        "{IDLE} idle connections: a call took {quiet:?} before, {busy:?} during, {after:?} after; resident {before:.1} MiB before, {during:.1} MiB while held"
+    );
+    assert!(
+        busy < Duration::from_secs(1),
+        "{busy:?} with {IDLE} idle connections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_disconnect_mid_request_leave_the_server_answering() {
+    let dir = Dir::new();
+    let path = dir.join("cut.sock");
+    let _serving = support::test_server().serve_unix(&path).unwrap();
+    let full = docker_request("Echo.Echo", r#"{"a":"some body that gets cut"}"#);
+    // Cut in the request line, in the headers, between headers and body, and
+    // inside the body; 100 clients each.
+    let head_end = full.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let cuts = [5, head_end / 2, head_end, head_end + 5];
+    let mut tasks = Vec::new();
+    for cut in cuts {
+        for _ in 0..100 {
+            let (path, part) = (path.clone(), full[..cut].to_vec());
+            tasks.push(tokio::spawn(async move {
+                let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+                stream.write_all(&part).await.unwrap();
+                // Gone: the rest never comes.
+                drop(stream);
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let took = timed_call(&path).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
