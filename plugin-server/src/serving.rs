@@ -248,6 +248,10 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true)
+        // A client that shuts down its sending side once its request is out
+        // still gets the answer, as from Go's server; without this hyper
+        // sometimes closed the connection first (found by fuzzing).
+        .half_close(true)
         .serve_connection(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!("connection ended: {e}");

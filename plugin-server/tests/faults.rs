@@ -127,3 +127,30 @@ async fn clients_that_disconnect_mid_request_leave_the_server_answering() {
     let took = timed_call(&path).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
+
+/// Some clients shut down their sending side once the request is out
+/// (`nc -N`, scripts); Go's server still answers them. (Found by fuzzing:
+/// without half-close support the server sometimes closed first.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    use tokio::io::AsyncReadExt;
+    let dir = Dir::new();
+    let path = dir.join("half.sock");
+    let _serving = support::test_server().serve_unix(&path).unwrap();
+    let request = docker_request("Echo.Echo", r#"{"half":"closed"}"#);
+    let mut unanswered = 0;
+    for _ in 0..500 {
+        let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+            .await
+            .expect("neither an answer nor a close within 5 s")
+            .unwrap();
+        if !answer.starts_with(b"HTTP/1.1 200 OK\r\n") {
+            unanswered += 1;
+        }
+    }
+    assert_eq!(unanswered, 0, "requests left unanswered out of 500");
+}
