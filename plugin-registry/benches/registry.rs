@@ -296,11 +296,7 @@ async fn calls(settings: &Settings) {
             let direct = load(tasks, settings.round, move |_| {
                 let bare = bare.clone();
                 async move {
-                    let request = http::Request::post("http://plugin.moby.localhost/Echo.Echo")
-                        .header("accept", "application/vnd.docker.plugins.v1.2+json")
-                        .header("content-type", "application/json")
-                        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                        .unwrap();
+                    let request = echo_request("http://plugin.moby.localhost/Echo.Echo");
                     let response = bare.request(request).await.unwrap();
                     let answer = response.into_body().collect().await.unwrap().to_bytes();
                     assert_eq!(answer.len(), BODY.len());
@@ -369,6 +365,15 @@ async fn calls(settings: &Settings) {
 }
 
 type Bare = HyperClient<BareConnector, Full<Bytes>>;
+
+/// `Echo.Echo` with [`BODY`], headers as our client sends them, to `uri`.
+fn echo_request(uri: &str) -> http::Request<Full<Bytes>> {
+    http::Request::post(uri)
+        .header("accept", "application/vnd.docker.plugins.v1.2+json")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+        .unwrap()
+}
 
 #[derive(Clone)]
 struct BareConnector(Arc<PathBuf>);
@@ -472,11 +477,7 @@ async fn breakdown(registry: &Registry, name: &PluginName, settings: &Settings) 
             load(1, settings.round, move |_| {
                 let transport = transport.clone();
                 async move {
-                    let request = http::Request::post("/Echo.Echo")
-                        .header("accept", "application/vnd.docker.plugins.v1.2+json")
-                        .header("content-type", "application/json")
-                        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                        .unwrap();
+                    let request = echo_request("/Echo.Echo");
                     let response = transport.oneshot(request).await.unwrap();
                     response.into_body().collect().await.unwrap();
                 }
@@ -558,11 +559,7 @@ async fn server(settings: &Settings) {
                 load(16, settings.round, move |_| {
                     let client = client.clone();
                     async move {
-                        let request = http::Request::post("http://plugin.moby.localhost/Echo.Echo")
-                            .header("accept", "application/vnd.docker.plugins.v1.2+json")
-                            .header("content-type", "application/json")
-                            .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                            .unwrap();
+                        let request = echo_request("http://plugin.moby.localhost/Echo.Echo");
                         let response = client.request(request).await.unwrap();
                         let answer = response.into_body().collect().await.unwrap().to_bytes();
                         assert_eq!(answer.len(), BODY.len());

@@ -37,6 +37,21 @@ struct Tally {
     longest_call: Duration,
 }
 
+impl Tally {
+    /// A failed get or call: its message must name the plugin.
+    fn failed(&mut self, text: String, is_connect: bool) {
+        assert!(
+            text.contains("\"flaky\""),
+            "an error that does not name the plugin: {text}"
+        );
+        if is_connect {
+            self.connect += 1;
+        } else {
+            self.other.push(text);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_each_time() {
     let seconds: u64 = std::env::var("FAULTS_SECONDS")
@@ -77,16 +92,7 @@ async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_
                             continue;
                         }
                         Err(e) => {
-                            let text = e.to_string();
-                            assert!(
-                                text.contains("\"flaky\""),
-                                "an error that does not name the plugin: {text}"
-                            );
-                            if e.is_connect() {
-                                tally.connect += 1;
-                            } else {
-                                tally.other.push(text);
-                            }
+                            tally.failed(e.to_string(), e.is_connect());
                             continue;
                         }
                     };
@@ -102,18 +108,7 @@ async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_
                             );
                             tally.ok += 1;
                         }
-                        Err(e) => {
-                            let text = e.to_string();
-                            assert!(
-                                text.contains("\"flaky\""),
-                                "an error that does not name the plugin: {text}"
-                            );
-                            if e.is_connect() {
-                                tally.connect += 1;
-                            } else {
-                                tally.other.push(text);
-                            }
-                        }
+                        Err(e) => tally.failed(e.to_string(), e.is_connect()),
                     }
                 }
                 tally

@@ -129,6 +129,16 @@ func (p *plugin) record(r *http.Request) {
 	})
 }
 
+// volume is the named volume; if there is none, it answers the SDK's error
+// and returns nil. The caller holds p.mu.
+func (p *plugin) volume(w http.ResponseWriter, name string) *volume {
+	v, ok := p.volumes[name]
+	if !ok {
+		fail(w, "no such volume: %s", name)
+	}
+	return v
+}
+
 func (p *plugin) handle(mux *http.ServeMux, path string, f func(http.ResponseWriter, *http.Request)) {
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		p.record(r)
@@ -185,9 +195,8 @@ func (p *plugin) routes() *http.ServeMux {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		v, ok := p.volumes[req.Name]
-		if !ok {
-			fail(w, "no such volume: %s", req.Name)
+		v := p.volume(w, req.Name)
+		if v == nil {
 			return
 		}
 		encode(w, mountpointResponse{Mountpoint: v.Mountpoint}, false)
@@ -199,9 +208,8 @@ func (p *plugin) routes() *http.ServeMux {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		v, ok := p.volumes[req.Name]
-		if !ok {
-			fail(w, "no such volume: %s", req.Name)
+		v := p.volume(w, req.Name)
+		if v == nil {
 			return
 		}
 		v.Mountpoint = "/var/lib/goplugin/" + req.Name
@@ -214,9 +222,8 @@ func (p *plugin) routes() *http.ServeMux {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		v, ok := p.volumes[req.Name]
-		if !ok {
-			fail(w, "no such volume: %s", req.Name)
+		v := p.volume(w, req.Name)
+		if v == nil {
 			return
 		}
 		v.Mountpoint = ""
