@@ -99,12 +99,18 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<(), String> {
         println!("{target:<14} {took:>8.0} {runs_text:>12} {rate:>10.0}  no finding");
         Ok(())
     } else {
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        // The panic message, if any, then the end of the log.
+        let lines: Vec<&str> = log.lines().collect();
+        let panic = lines
+            .iter()
+            .position(|line| line.contains("panicked at"))
+            .map(|at| lines.iter().skip(at).take(3).copied().collect::<Vec<_>>().join("\n"));
+        let tail: Vec<&str> = lines.iter().rev().take(40).rev().copied().collect();
         println!("{target:<14} {took:>8.0} {runs_text:>12} {rate:>10.0}  FAILED");
         Err(format!(
-            "fuzz target {target} failed ({}); the crashing input is under fuzz/artifacts/{target}/. Last output:\n{}",
+            "fuzz target {target} failed ({}); the crashing input is under fuzz/artifacts/{target}/.\n{}Last output:\n{}",
             out.status,
+            panic.map(|p| format!("{p}\n")).unwrap_or_default(),
             tail.join("\n")
         ))
     }
