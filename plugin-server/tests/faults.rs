@@ -62,7 +62,12 @@ sys.stdin.read()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_idle_connections_do_not_stop_the_server_answering() {
     const IDLE: usize = 10_000;
-    rlimit::increase_nofile_limit(IDLE as u64 + 1024).unwrap();
+    let needed = IDLE as u64 + 1024;
+    let allowed = rlimit::increase_nofile_limit(needed).unwrap();
+    assert!(
+        allowed >= needed,
+        "this test holds {IDLE} connections and needs {needed} file descriptors; the hard limit here allows {allowed} (raise it with ulimit -Hn)"
+    );
     let dir = Dir::new();
     let path = dir.join("busy.sock");
     let _serving = support::test_server().serve_unix(&path).unwrap();
