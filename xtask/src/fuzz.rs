@@ -104,7 +104,15 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<(), String> {
         let panic = lines
             .iter()
             .position(|line| line.contains("panicked at"))
-            .map(|at| lines.iter().skip(at).take(3).copied().collect::<Vec<_>>().join("\n"));
+            .map(|at| {
+                lines
+                    .iter()
+                    .skip(at)
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         let tail: Vec<&str> = lines.iter().rev().take(40).rev().copied().collect();
         println!("{target:<14} {took:>8.0} {runs_text:>12} {rate:>10.0}  FAILED");
         Err(format!(
