@@ -57,6 +57,17 @@ fn handshake_error(err: &TransportError) -> String {
     chain
 }
 
+/// The handshake error of a call to a plugin serving `leaf`, at `host`,
+/// described with `ca` as its CAFile.
+async fn refused_with_ca(ca: &Ca, leaf: &Leaf, host: &str) -> String {
+    let server = plugin(leaf, None, host, r#"{"CAFile": "{CA}"}"#, Some(&ca.pem())).await;
+    handshake_error(
+        &call(&server.transport(), "/Echo.Echo", "")
+            .await
+            .unwrap_err(),
+    )
+}
+
 #[tokio::test]
 async fn ca_file_verifies_the_server_by_name() {
     let ca = Ca::new("test CA");
@@ -124,58 +135,21 @@ async fn a_certificate_from_another_ca_is_refused() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     let ca = Ca::new("test CA");
-    let leaf = ca.server(&["other.example"]);
-    let server = plugin(
-        &leaf,
-        None,
-        "localhost",
-        r#"{"CAFile": "{CA}"}"#,
-        Some(&ca.pem()),
-    )
-    .await;
-    let err = call(&server.transport(), "/Echo.Echo", "")
-        .await
-        .unwrap_err();
-    let chain = handshake_error(&err);
+    let chain = refused_with_ca(&ca, &ca.server(&["other.example"]), "localhost").await;
     assert!(chain.contains("certificate not valid for name"), "{chain}");
 }
 
 #[tokio::test]
 async fn an_expired_certificate_is_refused() {
     let ca = Ca::new("test CA");
-    let leaf = ca.expired_server(&["localhost"]);
-    let server = plugin(
-        &leaf,
-        None,
-        "localhost",
-        r#"{"CAFile": "{CA}"}"#,
-        Some(&ca.pem()),
-    )
-    .await;
-    let err = call(&server.transport(), "/Echo.Echo", "")
-        .await
-        .unwrap_err();
-    let chain = handshake_error(&err);
+    let chain = refused_with_ca(&ca, &ca.expired_server(&["localhost"]), "localhost").await;
     assert!(chain.contains("certificate expired"), "{chain}");
 }
 
 #[tokio::test]
 async fn a_certificate_for_another_ip_is_refused() {
     let ca = Ca::new("test CA");
-    let leaf = ca.server(&["127.0.0.2"]);
-    let server = plugin(
-        &leaf,
-        None,
-        "127.0.0.1",
-        r#"{"CAFile": "{CA}"}"#,
-        Some(&ca.pem()),
-    )
-    .await;
-    let chain = handshake_error(
-        &call(&server.transport(), "/Echo.Echo", "")
-            .await
-            .unwrap_err(),
-    );
+    let chain = refused_with_ca(&ca, &ca.server(&["127.0.0.2"]), "127.0.0.1").await;
     assert!(chain.contains("certificate not valid for name"), "{chain}");
 }
 
