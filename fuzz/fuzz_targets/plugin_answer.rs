@@ -11,8 +11,8 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
-use plugin_api::ipam::{IpamDriverClient, RequestPoolRequest};
-use plugin_api::volume::VolumeDriverClient;
+use plugin_subsystems::ipam::{IpamDriverClient, RequestPoolRequest};
+use plugin_subsystems::volume::VolumeDriverClient;
 use plugin_client::{Client, ErrorField, PluginName, RequestBody};
 
 const STATUSES: [u16; 8] = [200, 200, 200, 404, 500, 400, 201, 503];

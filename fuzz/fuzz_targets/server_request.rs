@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use plugin_api::PluginServerExt;
-use plugin_api::volume::{self, VolumeDriver};
+use plugin_subsystems::PluginServerExt;
+use plugin_subsystems::volume::{self, VolumeDriver};
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use plugin_api::volume::VolumeDriverClient;
+use plugin_subsystems::volume::VolumeDriverClient;
 use plugin_client::{ClientConfig, ClientError, RetryPolicy};
 use plugin_discovery::Discovery;
 use plugin_registry::{Plugin, Registry};

@@ -11,7 +11,7 @@ pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
 
 /// Crates with optional features, checked with them off too.
 const NO_DEFAULT_FEATURES: &[&str] = &[
-    "plugin-api",
+    "plugin-subsystems",
     "plugin-client",
     "plugin-discovery",
     "plugin-registry",
@@ -102,7 +102,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     // Typed subsystems know nothing of discovery, caching or how bytes move.
     (
-        "plugin-api",
+        "plugin-subsystems",
         &["--depth", "1"],
         &[
             "plugin-discovery",
@@ -114,9 +114,9 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "tokio",
         ],
     ),
-    // Without `client` and `server`, plugin-api is just the types.
+    // Without `client` and `server`, plugin-subsystems is just the types.
     (
-        "plugin-api",
+        "plugin-subsystems",
         &["--no-default-features"],
         &["plugin-client", "plugin-server", "hyper", "tokio"],
     ),

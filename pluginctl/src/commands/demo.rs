@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use plugin_api::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
-use plugin_api::volume::VolumeDriverClient;
+use plugin_subsystems::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
+use plugin_subsystems::volume::VolumeDriverClient;
 use plugin_client::{ClientConfig, RetryPolicy};
 use plugin_discovery::Discovery;
 use plugin_registry::Registry;

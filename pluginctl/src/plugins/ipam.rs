@@ -1,11 +1,11 @@
-//! `demo-ipam`: an in-memory IpamDriver built on plugin-api. It hands out
+//! `demo-ipam`: an in-memory IpamDriver built on plugin-subsystems. It hands out
 //! IPv4 pools (by default `10.77.N.0/24`) and the addresses in them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
 
-use plugin_api::ipam::{
+use plugin_subsystems::ipam::{
     IpamDriver, ReleaseAddressRequest, ReleasePoolRequest, RequestAddressRequest,
     RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
 };

@@ -15,7 +15,7 @@ mod volume;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use plugin_api::PluginServerExt;
+use plugin_subsystems::PluginServerExt;
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving, TlsFiles};
 use plugin_spec::SpecError;
 

@@ -1,10 +1,10 @@
-//! `demo-volume`: an in-memory VolumeDriver built on plugin-api.
+//! `demo-volume`: an in-memory VolumeDriver built on plugin-subsystems.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use plugin_api::volume::{self, VolumeDriver};
+use plugin_subsystems::volume::{self, VolumeDriver};
 use plugin_server::HandlerError;
 
 /// The volumes, by name.

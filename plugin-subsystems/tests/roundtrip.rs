@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
-use plugin_api::{PluginServerExt, authz, ipam, logdriver, metrics, network, secrets, volume};
+use plugin_subsystems::{PluginServerExt, authz, ipam, logdriver, metrics, network, secrets, volume};
 use plugin_client::{Client, ClientConfig, ClientError};
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
 use serde_json::{Value, json};

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use plugin_api::{authz, ipam, logdriver, network, secrets, volume};
+use plugin_subsystems::{authz, ipam, logdriver, network, secrets, volume};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

@@ -12,7 +12,7 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use plugin_api::logdriver::{
+use plugin_subsystems::logdriver::{
     FrameDecoder, FrameError, LogEntry, MAX_FRAME_LEN, PartialLogEntryMetadata, decode_stream,
     encode_frame, frame,
 };

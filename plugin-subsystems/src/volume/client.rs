@@ -16,7 +16,7 @@ typed_client! {
     /// a 200 answer whose `Err` is set is a failure ([`ClientError::Reported`]).
     ///
     /// ```no_run
-    /// use plugin_api::volume::VolumeDriverClient;
+    /// use plugin_subsystems::volume::VolumeDriverClient;
     /// use plugin_client::{Client, ClientConfig};
     /// use plugin_spec::{PluginName, PluginSpec};
     ///

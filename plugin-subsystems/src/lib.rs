@@ -26,8 +26,8 @@
 //! use std::collections::BTreeMap;
 //! use std::sync::Mutex;
 //!
-//! use plugin_api::PluginServerExt;
-//! use plugin_api::volume::{self, VolumeDriver, VolumeDriverClient};
+//! use plugin_subsystems::PluginServerExt;
+//! use plugin_subsystems::volume::{self, VolumeDriver, VolumeDriverClient};
 //! use plugin_client::{Client, ClientConfig};
 //! use plugin_server::{HandlerError, PluginName, PluginServer};
 //!
