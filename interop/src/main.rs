@@ -7,7 +7,9 @@
 //!   it) against our plugins, served by `pluginctl demo serve`; (b) our
 //!   registry, client and `pluginctl` against a Go plugin written as
 //!   go-plugins-helpers writes them. One table row per case; exit 1 if any
-//!   failed.
+//!   failed. It also captures Docker's client's request bytes again and
+//!   fails a case for each wire fixture that is no longer what it sends.
+//! - `interop record`: rewrites those fixtures from a fresh capture.
 //! - `interop bench`: our client against Docker's client, and our server
 //!   against the Go plugin, alternating contenders; medians and ratios.
 
@@ -18,6 +20,7 @@ mod docker_to_ours;
 mod dockerhost;
 mod ours_to_go;
 mod procs;
+mod record;
 mod report;
 
 use std::path::PathBuf;
@@ -35,8 +38,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every interop case, both directions; print the table.
+    /// Run every interop case, both directions, and check that the wire
+    /// fixtures are what Docker's client sends; print the table.
     Check(Programs),
+    /// Capture Docker's client's request bytes again and rewrite the wire
+    /// fixtures under each crate's `tests/fixtures/wire/`.
+    Record(Programs),
     /// Benchmark our client and server against Docker's client and the Go plugin.
     Bench {
         #[command(flatten)]
@@ -90,6 +97,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Check(programs) => check(&programs).await,
+            Command::Record(programs) => record::write(&programs).await,
             Command::Bench {
                 programs,
                 quick,
@@ -116,6 +124,7 @@ async fn check(programs: &Programs) -> Result<(), Failure> {
     docker_to_ours::run(&mut report, programs, &ours).await?;
     ours_to_go::run(&mut report, programs, &ours, &work.path().join("go")).await?;
     ours.stop().await?;
+    record::check(&mut report, programs).await?;
     report.print();
     match report.failed() {
         0 => Ok(()),

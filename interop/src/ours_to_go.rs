@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use plugin_subsystems::volume::VolumeDriverClient;
 use plugin_client::{ClientConfig, ClientError, RetryPolicy};
 use plugin_discovery::Discovery;
 use plugin_registry::{Plugin, Registry};
 use plugin_spec::PluginName;
+use plugin_subsystems::volume::VolumeDriverClient;
 use serde_json::{Value, json};
 
 use crate::dockerhost::DockerHost;

@@ -9,6 +9,8 @@ pub(crate) enum Direction {
     DockerToOurs,
     /// Our registry, client or `pluginctl` call the Go plugin.
     OursToGo,
+    /// Docker's client against the wire fixtures our tests replay.
+    DockerToFixtures,
 }
 
 impl Direction {
@@ -16,6 +18,7 @@ impl Direction {
         match self {
             Self::DockerToOurs => "docker -> ours",
             Self::OursToGo => "ours -> go",
+            Self::DockerToFixtures => "docker -> fixtures",
         }
     }
 }

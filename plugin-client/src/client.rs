@@ -38,10 +38,12 @@ pub const ACTIVATE: &str = "Plugin.Activate";
 ///
 /// Every call is `POST /<Method>` with `Accept:
 /// application/vnd.docker.plugins.v1.2+json` and, when a JSON body is sent,
-/// `Content-Type: application/json` (PROTOCOL.md §3). A non-200 answer is a
+/// `Content-Type: application/json` ([calls]). A non-200 answer is a
 /// [`ClientError::Status`] whose message is the plugin's `Err` or its text.
 /// Calls that never reached the plugin are retried per the [`RetryPolicy`];
 /// every call has a deadline. Cheap to clone when the service is.
+///
+/// [calls]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#calls
 ///
 /// ```no_run
 /// use plugin_client::{Client, ClientConfig};

@@ -1,4 +1,4 @@
-//! Reading a plugin's answer as Docker reads it (PROTOCOL.md §3).
+//! Reading a plugin's answer as Docker reads it (docs/protocol.md, "Errors").
 
 use plugin_spec::go_json_key_matches;
 use serde::de::DeserializeOwned;

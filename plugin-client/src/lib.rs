@@ -26,8 +26,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What it does on the wire, and where it differs from Docker (PROTOCOL.md §3,
-//! §4):
+//! What it does on the wire, and where it differs from Docker ([calls],
+//! [errors], [retries and timeouts][retries]):
 //!
 //! - Headers: `Accept: application/vnd.docker.plugins.v1.2+json`;
 //!   `Content-Type: application/json` when a JSON body is sent (Docker sends
@@ -46,7 +46,18 @@
 //!   has none for activation, so a hung plugin hangs it).
 //! - Each call is a `plugin.call` tracing span with the plugin, method and
 //!   attempt; each retry logs the error and the delay.
+//!
+//! [calls]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#calls
+//! [errors]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#errors
+//! [retries]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#retries-and-timeouts
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `tls` | on | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error saying TLS is not compiled in. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod body;
 mod client;
 mod config;

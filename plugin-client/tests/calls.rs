@@ -1,4 +1,4 @@
-//! PROTOCOL.md §3, calls: the handshake, typed, raw, sent and streamed calls
+//! Calls (docs/protocol.md, "Calls"): the handshake, typed, raw, sent and streamed calls
 //! against real plugins, and the exact headers on the wire.
 
 // Test code: a panic is how a test fails.

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §3, errors: every shape of failure answer, decoded as Docker
+//! Errors (docs/protocol.md, "Errors"): every shape of failure answer, decoded as Docker
 //! decodes it, with the method, plugin and status.
 
 // Test code: a panic is how a test fails.

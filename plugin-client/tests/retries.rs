@@ -1,4 +1,4 @@
-//! PROTOCOL.md §4: retries only when nothing reached the plugin, Docker's
+//! Retries (docs/protocol.md, "Retries and timeouts"): retries only when nothing reached the plugin, Docker's
 //! backoff schedule and window, timeouts that never let a caller hang. Backoff
 //! tests run on tokio's paused clock: no test waits seconds of real time.
 

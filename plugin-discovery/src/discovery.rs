@@ -88,8 +88,10 @@ impl Discovery {
         }
     }
 
-    /// Docker's directories (PROTOCOL.md §1), read from the process environment;
+    /// Docker's directories ([discovery]), read from the process environment;
     /// see [`docker_defaults_from`](Self::docker_defaults_from).
+    ///
+    /// [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
     pub fn docker_defaults() -> Self {
         Self::docker_defaults_from(&ProcessEnv)
     }

@@ -3,7 +3,9 @@
 //!
 //! A [`Discovery`] holds ordered socket directories and spec (descriptor)
 //! directories; [`Discovery::docker_defaults`] gives Docker's, rootless Docker
-//! included (PROTOCOL.md §1).
+//! included ([the directories and the lookup order][discovery]).
+//!
+//! [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
 //!
 //! - [`Discovery::lookup`] finds one plugin in Docker's exact precedence, and
 //!   answers "not found" at once.
@@ -37,7 +39,14 @@
 //! assert!(missing.is_not_found());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `watch` | on | `Discovery::watch`, [`Watch`], [`WatchEvent`] and [`WatchOptions`]: a stream of added, removed and changed plugins, from file-system events (the `notify` crate) on tokio. Without it the crate has no async dependency. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod discovery;
 mod env;
 mod error;

@@ -12,7 +12,8 @@ use crate::error::DiscoveryError;
 use crate::skipped::{SkipReason, Skipped};
 
 impl Discovery {
-    /// Finds the plugin `name`, first hit wins (PROTOCOL.md §1):
+    /// Finds the plugin `name`, first hit wins, in Docker's order ([the
+    /// protocol's discovery rules][discovery]):
     ///
     /// 1. for each socket dir: `NAME.sock`, then `NAME/NAME.sock`, if it is a
     ///    unix socket (symlinks followed);
@@ -27,6 +28,8 @@ impl Discovery {
     /// [`DiscoveryError::NotFound`] at once when nothing matches (no retry loop);
     /// [`DiscoveryError::Descriptor`] when the first descriptor found cannot be
     /// read or parsed (lookup does not fall through to later ones, as in Docker).
+    ///
+    /// [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
     pub fn lookup(&self, name: &PluginName) -> Result<PluginSpec, DiscoveryError> {
         let mut ignored = Vec::new();
         for dir in &self.socket_dirs {

@@ -83,7 +83,10 @@ struct Candidate {
 }
 
 impl Discovery {
-    /// Lists every plugin in every directory (PROTOCOL.md §1, Scan).
+    /// Lists every plugin in every directory, as Docker's scan does but each
+    /// name once ([discovery]).
+    ///
+    /// [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
     ///
     /// Sockets named `NAME.sock` (symlinks followed) and `NAME/NAME.sock`;
     /// descriptors `NAME.spec`, `NAME.json`, `NAME/NAME.spec`, `NAME/NAME.json`.

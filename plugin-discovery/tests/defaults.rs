@@ -1,4 +1,4 @@
-//! PROTOCOL.md §1, directories: Docker's defaults, rootless included, read from
+//! Directories (docs/protocol.md, "Discovery"): Docker's defaults, rootless included, read from
 //! an injected environment (the process environment is never touched).
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §1, lookup: Docker's precedence, sockets only if they are
+//! Lookup (docs/protocol.md, "Discovery"): Docker's precedence, sockets only if they are
 //! sockets, symlinks followed, no fall-through past a broken descriptor.
 
 // Test code: a panic is how a test fails.

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §1, scan: every plugin once, every skipped entry with its reason.
+//! Scan (docs/protocol.md, "Discovery"): every plugin once, every skipped entry with its reason.
 
 // Test code: a panic is how a test fails.
 #![allow(

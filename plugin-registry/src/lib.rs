@@ -30,7 +30,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Where it differs from Docker (PROTOCOL.md §4, §5): an unknown name is
+//! Where it differs from Docker ([the registry][registry], [retries and
+//! timeouts][retries]): an unknown name is
 //! `NotFound` at once (Docker retries ~15 s); waiting is opt-in and driven by
 //! file events; `get_all` activates without retries, so a dead socket costs
 //! milliseconds (Docker stalls 15 s), and returns failures instead of
@@ -38,7 +39,17 @@
 //! its error; handlers never run under a lock (Docker's lock-order inversion,
 //! moby 40905); a restarted plugin is re-activated (Docker needs a daemon
 //! restart).
+//!
+//! [registry]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#the-registry
+//! [retries]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#retries-and-timeouts
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `tls` | on | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error saying TLS is not compiled in. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod error;
 mod handlers;
 mod plugin;

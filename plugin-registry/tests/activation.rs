@@ -1,4 +1,4 @@
-//! PROTOCOL.md §5: one activation however many callers race, failures not
+//! Activation (docs/protocol.md, "The registry"): one activation however many callers race, failures not
 //! cached and shared with every waiter, unknown names answered at once.
 
 // Test code: a panic is how a test fails.

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §5, handlers: order, late registration, re-entrancy, and
+//! Handlers (docs/protocol.md, "The registry"): order, late registration, re-entrancy, and
 //! re-activation of a restarted plugin.
 
 // Test code: a panic is how a test fails.

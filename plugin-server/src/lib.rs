@@ -14,14 +14,16 @@
 //!   descriptor (a `.json` with `CAFile` when a CA is given);
 //! - a systemd socket ([`PluginServer::serve_systemd`]).
 //!
-//! Answers follow PROTOCOL.md §6: handler errors are `{"Err": "..."}` with
-//! status 500; a body that does not decode is 400 with an `Err` naming the
+//! Answers follow go-plugins-helpers ([serving a plugin][serving]): handler
+//! errors are `{"Err": "..."}` with status 500; a body that does not decode is 400 with an `Err` naming the
 //! method; an unknown method 404; anything but POST 405; a body over the limit
 //! 413. Every answer is JSON with the content type
 //! `application/vnd.docker.plugins.v1.1+json` (a 200 is `{}` at least, which
 //! Docker's client needs). A panicking handler answers 500 and the server goes
 //! on. Each request is a `plugin.serve` tracing span with the plugin, method,
 //! status and duration.
+//!
+//! [serving]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#serving-a-plugin
 //!
 //! ```no_run
 //! use plugin_server::{HandlerError, PluginServer};
@@ -35,7 +37,14 @@
 //! serving.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `tls` | on | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod error;
 mod files;
 mod handler;

@@ -1,4 +1,4 @@
-//! Answering one request as go-plugins-helpers does (PROTOCOL.md §6), with its
+//! Answering one request as go-plugins-helpers does (docs/protocol.md, "Serving a plugin"), with its
 //! mistakes fixed: every answer is JSON, bad input gets a reason, a panicking
 //! handler gets a 500 and the server goes on.
 

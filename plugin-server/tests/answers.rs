@@ -1,5 +1,6 @@
-//! PROTOCOL.md §6: every status path, byte for byte, against Docker's own
-//! request bytes (../shared/wire) and hand-made ones.
+//! Answers (docs/protocol.md, "Serving a plugin"): every status path, byte for
+//! byte, against Docker's own request bytes (tests/fixtures/wire) and hand-made
+//! ones.
 
 // Test code: a panic is how a test fails.
 #![allow(

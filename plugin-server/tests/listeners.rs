@@ -1,4 +1,4 @@
-//! Listeners (PROTOCOL.md §6): unix sockets with their permissions and stale
+//! Listeners (docs/protocol.md, "Serving a plugin"): unix sockets with their permissions and stale
 //! sockets; TCP and TLS with their descriptor files; shutdown and drop clean up.
 
 // Test code: a panic is how a test fails.

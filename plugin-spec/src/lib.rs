@@ -2,7 +2,10 @@
 //! `.json` files that announce a plugin.
 //!
 //! A Docker-style host finds a plugin named `NAME` through one of three files
-//! (PROTOCOL.md §1–2):
+//! ([discovery] and [descriptors] in the protocol notes):
+//!
+//! [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
+//! [descriptors]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#descriptors
 //!
 //! | file | holds | parsed by |
 //! | --- | --- | --- |

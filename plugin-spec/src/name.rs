@@ -14,10 +14,12 @@ pub const MAX_NAME_LEN: usize = 255;
 /// plugin directory.
 ///
 /// Docker checks nothing but that a name is non-empty, so `../x` escapes the
-/// plugin directories and `a/b` is looked up as a sub-path (PROTOCOL.md §1). A
+/// plugin directories and `a/b` is looked up as a sub-path ([names]). A
 /// `PluginName` rejects, with the rule that failed ([`NameRule`]):
 /// the empty name, names over [`MAX_NAME_LEN`] bytes, `.` and `..`, a leading
 /// `.`, `/`, `\`, NUL and other control characters.
+///
+/// [names]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#names
 ///
 /// ```
 /// use plugin_spec::{NameRule, PluginName};

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 /// How to secure the connection to an `https://` plugin: the `TLSConfig` object
 /// of a `.json` descriptor.
 ///
-/// Secure by default, unlike Docker (PROTOCOL.md §2): the server is verified
+/// Secure by default, unlike Docker ([TLS]): the server is verified
 /// against the system roots plus [`ca_file`](Self::ca_file) unless the descriptor
 /// explicitly says `"InsecureSkipVerify": true`. (Docker skips verification for
 /// every `.spec` plugin and for any `TLSConfig` without a `CAFile`.)
+///
+/// [TLS]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#tls
 ///
 /// These are only file paths; `plugin-spec` never opens them. The transport loads
 /// them when it connects and names the file in its error when one does not load.

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §2, address URLs: every scheme rule, and parse -> display -> parse.
+//! Address URLs (docs/protocol.md, "Descriptors"): every scheme rule, and parse -> display -> parse.
 
 // Test code: a panic is how a test fails.
 #![allow(

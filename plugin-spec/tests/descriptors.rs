@@ -1,4 +1,4 @@
-//! PROTOCOL.md §2, descriptor texts: a table of `.spec` and `.json` contents with
+//! Descriptor texts (docs/protocol.md, "Descriptors"): a table of `.spec` and `.json` contents with
 //! the exact result of each (address, TLS options and warnings, or the error).
 
 // Test code: a panic is how a test fails.

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §1, names: the "Better" rules, one test per rule.
+//! Names (docs/protocol.md, "Names"): our stricter rules, one test per rule.
 
 // Test code: a panic is how a test fails.
 #![allow(

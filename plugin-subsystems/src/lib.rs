@@ -75,7 +75,18 @@
 //! assert_eq!(err.message(), Some("no such volume"));
 //! # Ok(()) }
 //! ```
+//!
+//! # Feature flags
+//!
+//! The request and response types of every subsystem are always there; the
+//! features add the two sides that use them.
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `client` | on | The typed host clients (`volume::VolumeDriverClient`, `network::NetworkDriverClient`, ...) over plugin-client, applying the engine's error-field rules. |
+//! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...) and [`PluginServerExt`], which mounts them on a plugin-server `PluginServer`. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod go_json;
 #[cfg(feature = "server")]
 mod mount;

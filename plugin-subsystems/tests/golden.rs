@@ -1,4 +1,4 @@
-//! PROTOCOL.md §7: every request and response type against the bytes Docker's
+//! Subsystems (docs/protocol.md, "Subsystems"): every request and response type against the bytes Docker's
 //! Go types produce for the same value (fixtures written by hand from the Go
 //! sources: field order, `omitempty`, nil and empty containers, base64). Each
 //! fixture must also decode back to the value, and decode with every key in
@@ -100,10 +100,11 @@ fn volume_requests_are_the_engines() {
         opts: Some(map([("size", "1G")])),
     };
     golden(&create, r#"{"Name":"v1","Opts":{"size":"1G"}}"#);
-    // Byte for byte what Docker's client sent (../shared/wire), newline aside.
+    // Byte for byte what Docker's client sent (tests/fixtures/wire, recorded
+    // by `cargo xtask interop --record`), newline aside.
     let wire = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/wire/volume-create-request.http"
+        "/tests/fixtures/wire/volume-create-request.http"
     ))
     .unwrap();
     let body = wire.split("\r\n\r\n").nth(1).unwrap();

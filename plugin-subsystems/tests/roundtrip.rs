@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
-use plugin_subsystems::{PluginServerExt, authz, ipam, logdriver, metrics, network, secrets, volume};
 use plugin_client::{Client, ClientConfig, ClientError};
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
+use plugin_subsystems::{
+    PluginServerExt, authz, ipam, logdriver, metrics, network, secrets, volume,
+};
 use serde_json::{Value, json};
 
 /// What a test server received: (method, request as JSON).

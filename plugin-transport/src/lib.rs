@@ -40,7 +40,14 @@
 //! println!("{}", String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()));
 //! # Ok(()) }
 //! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod body;
 mod config;
 mod connector;

@@ -1,4 +1,4 @@
-//! TLS client configuration from a descriptor's `TlsOptions` (PROTOCOL.md §2):
+//! TLS client configuration from a descriptor's `TlsOptions` (docs/protocol.md, "TLS"):
 //! TLS 1.2 at least, the system roots plus `CAFile`, the server's host name or
 //! IP verified, an optional client certificate; verification skipped only when
 //! the descriptor says `InsecureSkipVerify`.

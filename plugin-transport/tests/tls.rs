@@ -1,4 +1,4 @@
-//! TLS (PROTOCOL.md §2): verified by default against the CAFile (and system
+//! TLS (docs/protocol.md, "TLS"): verified by default against the CAFile (and system
 //! roots), by host name or IP; InsecureSkipVerify only when asked; client
 //! certificates of every key type and encoding; files that do not load named.
 

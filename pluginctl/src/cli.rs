@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md, "The CLI"): global options, then a command.
+//! The command line (the README, "Commands"): global options, then a command.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! `pluginctl`: find, inspect, call, watch and benchmark Docker-style plugins,
-//! and a self-contained demo. See DESIGN.md, "The CLI".
+//! and a self-contained demo. See the README for every command.
 //!
 //! Exit codes: 0 success, 1 failure (`error: ...` on stderr, with its causes),
 //! 2 usage error.

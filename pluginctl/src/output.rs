@@ -1,4 +1,4 @@
-//! Printing: aligned tables for people, the DESIGN.md JSON shapes for scripts,
+//! Printing: aligned tables for people, the JSON shapes of the README for scripts,
 //! and errors with their causes.
 
 use std::error::Error;
@@ -38,7 +38,7 @@ pub(crate) fn table(
     Ok(())
 }
 
-/// DESIGN.md's `P`: `{"name", "address", "source": {"kind", "path"}}`.
+/// The README's plugin object: `{"name", "address", "source": {"kind", "path"}}`.
 pub(crate) fn plugin_json(spec: &PluginSpec) -> serde_json::Map<String, Value> {
     let mut p = serde_json::Map::new();
     p.insert("name".into(), json!(spec.name().as_str()));

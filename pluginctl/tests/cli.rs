@@ -1,5 +1,5 @@
 //! The real `pluginctl` binary against real plugins in temp dirs: each
-//! command's human and `--json` output (DESIGN.md's shapes), exit codes, stdin
+//! command's human and `--json` output (the README's shapes), exit codes, stdin
 //! bodies, `watch`, `bench`, `demo` and `demo serve`.
 
 // Test code: a panic is how a test fails.

@@ -20,7 +20,7 @@ const NO_DEFAULT_FEATURES: &[&str] = &[
 ];
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
-/// (DESIGN.md, "must not know about"): checked on the normal (non-dev)
+/// (docs/architecture.md, "What each crate owns"): checked on the normal (non-dev)
 /// dependency tree.
 const LAYERS: &[(&str, &[&str], &[&str])] = &[
     (
@@ -164,9 +164,96 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         doc.env("RUSTDOCFLAGS", "-D warnings");
         doc
     })?;
+    docs_rs(root)?;
     layers(root)?;
+    stands_alone(root)?;
     step("tests", root, cargo(TEST_COMMAND))?;
     println!("ci: all checks passed");
+    Ok(())
+}
+
+/// The published crates, documented as docs.rs documents them: every feature
+/// on and `--cfg docsrs`, so feature-gated items carry their badge. docs.rs
+/// uses nightly for `doc_cfg`; `RUSTC_BOOTSTRAP` lets this stable toolchain
+/// take the same gate. A separate target dir keeps the normal build's cache.
+fn docs_rs(root: &Path) -> Result<(), String> {
+    step("docs as docs.rs builds them", root, {
+        let mut doc = cargo(&[
+            "doc",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "interop",
+            "--no-deps",
+            "--all-features",
+            "--locked",
+            "--target-dir",
+            "target/docsrs",
+        ]);
+        doc.env("RUSTDOCFLAGS", "--cfg docsrs -D warnings")
+            .env("RUSTC_BOOTSTRAP", "1");
+        doc
+    })?;
+    // One item each crate gates behind a feature must show the badge.
+    for page in [
+        "plugin_discovery/struct.Watch.html",
+        "plugin_server/struct.TlsFiles.html",
+        "plugin_subsystems/trait.PluginServerExt.html",
+    ] {
+        let path = root.join("target/docsrs/doc").join(page);
+        let html = std::fs::read_to_string(&path)
+            .map_err(|e| format!("docs.rs: cannot read {}: {e}", path.display()))?;
+        if !html.contains("Available on <strong>crate feature") {
+            return Err(format!(
+                "docs.rs: {page} has no feature badge: is `#![cfg_attr(docsrs, feature(doc_cfg))]` at the crate root?"
+            ));
+        }
+    }
+    println!("    feature badges present");
+    Ok(())
+}
+
+/// The words that would point a reader outside the repository: the team's
+/// private notes, which no clone or package has.
+const OUTSIDE: &[&str] = &[
+    "../shared",
+    "shared/wire",
+    "PROTOCOL.md",
+    "DESIGN.md",
+    "STYLE.md",
+];
+
+/// Checks that no tracked file reads or cites anything outside the
+/// repository, so a clone, or one crate's package, stands alone.
+fn stands_alone(root: &Path) -> Result<(), String> {
+    println!("==> stands alone: no tracked file points outside the repository");
+    let files = output(root, {
+        let mut git = Command::new("git");
+        git.args(["ls-files", "-z"]);
+        git
+    })?;
+    let mut found = Vec::new();
+    for file in files.split('\0').filter(|f| !f.is_empty()) {
+        // Binary files and fixtures are data, not references.
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            continue;
+        };
+        for (number, line) in text.lines().enumerate() {
+            if let Some(word) = OUTSIDE.iter().find(|w| line.contains(**w)) {
+                if file != "xtask/src/ci.rs" {
+                    found.push(format!("{file}:{}: {word}", number + 1));
+                }
+            }
+        }
+    }
+    if !found.is_empty() {
+        return Err(format!(
+            "stands alone: these point outside the repository; write the fact into docs/ or the crate's tests/fixtures/ instead:\n  {}",
+            found.join("\n  ")
+        ));
+    }
+    println!("<== stands alone: ok");
     Ok(())
 }
 
@@ -187,7 +274,7 @@ fn layers(root: &Path) -> Result<(), String> {
         let label = format!("{krate} {}", extra.join(" ")).trim_end().to_owned();
         if !found.is_empty() {
             return Err(format!(
-                "layers: {label} depends on {} (DESIGN.md forbids it: `cargo tree -p {krate} -e normal -i <dep>` shows the path)",
+                "layers: {label} depends on {} (docs/architecture.md forbids it: `cargo tree -p {krate} -e normal -i <dep>` shows the path)",
                 found.join(", ")
             ));
         }

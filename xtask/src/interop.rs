@@ -21,11 +21,12 @@ const PACKAGES: &[&str] = &["golang-go", "golang-github-docker-docker-dev"];
 /// The Go programs, each a directory under `interop/go/`.
 const GO_PROGRAMS: &[&str] = &["dockerhost", "goplugin"];
 
-/// `cargo xtask interop`: every interop case, both directions.
-pub(crate) fn check(root: &Path) -> Result<(), String> {
+/// `cargo xtask interop`: every interop case, both directions, and the wire
+/// fixtures; with `record`, rewrites the fixtures instead.
+pub(crate) fn check(root: &Path, record: bool) -> Result<(), String> {
     let programs = prepare(root, false)?;
     let mut run = Command::new(&programs.interop);
-    run.arg("check");
+    run.arg(if record { "record" } else { "check" });
     programs.add_args(&mut run);
     step("interop", root, run)
 }

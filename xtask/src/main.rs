@@ -7,8 +7,10 @@
 //! - `cargo xtask bench [--quick] [--json] [--interop]`: every benchmark, each
 //!   figure beside its in-run baseline as a ratio; `--interop` runs the one
 //!   against Docker's Go client and a Go plugin instead.
-//! - `cargo xtask interop`: our crates against Docker's own plugin code, both
-//!   ways (installs Debian's Go and Docker packages when missing).
+//! - `cargo xtask interop [--record]`: our crates against Docker's own plugin
+//!   code, both ways, and the wire fixtures against what Docker's client sends
+//!   (installs Debian's Go and Docker packages when missing); `--record`
+//!   rewrites the fixtures instead.
 //! - `cargo xtask soak [--seconds N]`: the long runs kept out of CI (a plugin
 //!   restarting under load for N seconds; 1,000,000 calls with the resident
 //!   set sampled).
@@ -55,8 +57,14 @@ enum Command {
         #[arg(long)]
         interop: bool,
     },
-    /// Run our crates against Docker's own plugin code, both ways; print the table.
-    Interop,
+    /// Run our crates against Docker's own plugin code, both ways, and check
+    /// the wire fixtures are current; print the table.
+    Interop {
+        /// Rewrite the wire fixtures (each crate's `tests/fixtures/wire/`)
+        /// from what Docker's client sends, instead of running the cases.
+        #[arg(long)]
+        record: bool,
+    },
     /// Plan a release of the crates changed since their last tag (a dry run
     /// unless --execute).
     Release {
@@ -99,7 +107,7 @@ fn main() -> ExitCode {
             json,
             interop,
         } => bench::run(&root, quick, json, interop),
-        Command::Interop => interop::check(&root),
+        Command::Interop { record } => interop::check(&root, record),
         Command::Release { crates, execute } => release::run(&root, &crates, execute),
         Command::Bump { krate, level } => release::bump(&root, &krate, level),
         Command::Soak { seconds } => soak::run(&root, seconds),

@@ -170,10 +170,11 @@ pub fn docker_request(method: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A wire capture from `../shared/wire/`.
+/// A wire capture from `tests/fixtures/wire/`: the exact bytes Docker's own
+/// client sent, recorded by `cargo xtask interop --record`.
 pub fn wire(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/wire")
+        .join("tests/fixtures/wire")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

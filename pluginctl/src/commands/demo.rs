@@ -7,13 +7,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use plugin_subsystems::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
-use plugin_subsystems::volume::VolumeDriverClient;
 use plugin_client::{ClientConfig, RetryPolicy};
 use plugin_discovery::Discovery;
 use plugin_registry::Registry;
 use plugin_server::Serving;
 use plugin_spec::PluginName;
+use plugin_subsystems::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
+use plugin_subsystems::volume::VolumeDriverClient;
 
 use super::Failure;
 use crate::plugins::{self, DEMO_IPAM, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served};

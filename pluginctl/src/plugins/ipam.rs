@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
 
+use plugin_server::HandlerError;
 use plugin_subsystems::ipam::{
     IpamDriver, ReleaseAddressRequest, ReleasePoolRequest, RequestAddressRequest,
     RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
 };
-use plugin_server::HandlerError;
 
 /// The pools, by id (`ADDRESS_SPACE/NETWORK/PREFIX`, as Docker's own IPAM
 /// writes them).

@@ -15,9 +15,9 @@ mod volume;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use plugin_subsystems::PluginServerExt;
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving, TlsFiles};
 use plugin_spec::SpecError;
+use plugin_subsystems::PluginServerExt;
 
 use crate::commands::Failure;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use plugin_subsystems::volume::{self, VolumeDriver};
 use plugin_server::HandlerError;
+use plugin_subsystems::volume::{self, VolumeDriver};
 
 /// The volumes, by name.
 #[derive(Default)]

@@ -1,16 +1,21 @@
 //! `cargo xtask release [CRATE...] [--execute]` and `cargo xtask bump CRATE
-//! LEVEL`: the per-crate release flow (STYLE.md 2: independent versions, tags
+//! LEVEL`: the per-crate release flow (docs/architecture.md, "Versioning and releases": independent versions, tags
 //! `<crate>-v<version>`, a `## Unreleased` section in each CHANGELOG).
 //!
 //! The dry run (the default) finds the crates changed since their last tag,
 //! checks each (a version above the tag, a non-empty Unreleased section,
 //! dependents whose requirements admit the new version), orders them by
-//! dependency, runs `cargo semver-checks` where installed and `cargo publish
-//! --dry-run` for all of them at once, and prints the plan. `--execute` then
-//! dates the changelogs, commits, tags and publishes.
+//! dependency, asks crates.io whether each name is free, already ours or
+//! someone else's (refusing the last), runs `cargo semver-checks` where
+//! installed and `cargo publish --dry-run` for all of them at once, then
+//! unpacks each package and runs that crate's own tests from it, and prints
+//! the plan and each package's result. `--execute` then dates the changelogs,
+//! commits, tags and publishes.
 
 mod bump;
 mod changelog;
+mod names;
+mod package_tests;
 mod plan;
 #[cfg(test)]
 mod tests;
@@ -26,7 +31,8 @@ use crate::command::{output, step};
 
 /// `cargo xtask release`.
 pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), String> {
-    let plan = plan::plan(root, only)?;
+    let mut plan = plan::plan(root, only)?;
+    name_checks(root, &mut plan, execute)?;
     println!("release plan{}:", if execute { "" } else { " (dry run)" });
     print!("{}", plan.render());
     if !plan.refusals.is_empty() {
@@ -48,6 +54,21 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
     }
     if !execute {
         step("cargo publish --dry-run", root, cargo(&args))?;
+        let target = package_tests::target_dir(root);
+        let outcomes = package_tests::run(root, &target, &plan.releases)?;
+        println!("tests of each package, run from the unpacked .crate:");
+        print!("{}", package_tests::render(&outcomes));
+        let failed: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| o.result.is_err())
+            .map(|o| o.name.as_str())
+            .collect();
+        if !failed.is_empty() {
+            return Err(format!(
+                "the packaged tests of {} failed: a user of that package would get a crate whose own tests fail (see above)",
+                failed.join(", ")
+            ));
+        }
         println!(
             "dry run: nothing was changed. `cargo xtask release{} --execute` dates the changelogs, commits, tags and publishes.",
             only.iter().map(|n| format!(" {n}")).collect::<String>()
@@ -118,6 +139,35 @@ pub(crate) fn bump(root: &Path, name: &str, level: Level) -> Result<(), String> 
         root,
         cargo(&["update", "--workspace", "--offline"]),
     )
+}
+
+/// Asks crates.io about each release's name; a name that is someone else's
+/// is a refusal, and so is one that could not be checked before a real
+/// publish.
+fn name_checks(root: &Path, plan: &mut plan::Plan, execute: bool) -> Result<(), String> {
+    let crates = workspace::load(root)?;
+    for release in &plan.releases {
+        let ours = crates
+            .iter()
+            .find(|c| c.name == release.name)
+            .and_then(|c| c.repository.as_deref());
+        let status = names::status(root, &release.name, ours);
+        match &status {
+            names::NameStatus::Taken(_) => plan.refusals.push(format!(
+                "{}: the name is {} on crates.io: rename the crate (folder and package) before publishing",
+                release.name,
+                status.describe()
+            )),
+            names::NameStatus::Unknown(_) if execute => plan.refusals.push(format!(
+                "{}: cannot tell whether the name is free on crates.io ({}): publish only once it can be checked",
+                release.name,
+                status.describe()
+            )),
+            _ => {}
+        }
+        plan.names.push((release.name.clone(), status));
+    }
+    Ok(())
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {

@@ -31,6 +31,8 @@ pub(crate) struct Plan {
     pub(crate) releases: Vec<Release>,
     /// Publishable crates with no change since their last tag, with it.
     pub(crate) unchanged: Vec<(String, String)>,
+    /// What crates.io says of each release's name.
+    pub(crate) names: Vec<(String, super::names::NameStatus)>,
     /// Each failed check, saying what to do.
     pub(crate) refusals: Vec<String>,
 }
@@ -239,6 +241,9 @@ impl Plan {
                 .map(|(name, tag)| format!("{name} (at {tag})"))
                 .collect();
             let _ = writeln!(out, "unchanged: {}", list.join(", "));
+        }
+        for (name, status) in &self.names {
+            let _ = writeln!(out, "name on crates.io: {name} {}", status.describe());
         }
         for refusal in &self.refusals {
             let _ = writeln!(out, "refused: {refusal}");

@@ -306,3 +306,38 @@ fn only_the_named_crates_are_planned() {
     assert_eq!(only("delta"), "delta is not a crate of this workspace");
     assert_eq!(only("tool"), "tool is not published (publish = false)");
 }
+
+#[test]
+fn a_name_is_free_ours_taken_or_unknown_as_cargo_info_says() {
+    use super::names::{NameStatus, judge};
+    let ours = Some("https://github.com/docker-plugins-rs/docker-plugins");
+    let missing = "error: could not find `plugin-spec` in registry `crates-io`\n";
+    assert_eq!(judge(ours, "", missing, false), NameStatus::Free);
+    let found = |repo: &str| format!("plugin_api\nversion: 1.0.0\nrepository: {repo}\n");
+    assert_eq!(
+        judge(
+            ours,
+            &found("https://github.com/docker-plugins-rs/docker-plugins/"),
+            "",
+            true
+        ),
+        NameStatus::Ours
+    );
+    assert_eq!(
+        judge(ours, &found("https://github.com/someone/else"), "", true),
+        NameStatus::Taken("https://github.com/someone/else".to_owned())
+    );
+    assert_eq!(
+        judge(ours, "plugin_x\nversion: 1.0.0\n", "", true),
+        NameStatus::Taken("no repository given".to_owned())
+    );
+    assert_eq!(
+        judge(
+            ours,
+            "",
+            "error: failed to query the index\n  network down\n",
+            false
+        ),
+        NameStatus::Unknown("network down".to_owned())
+    );
+}

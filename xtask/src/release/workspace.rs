@@ -21,6 +21,8 @@ pub(crate) struct Crate {
     pub(crate) publish: bool,
     /// Its dependencies on other crates of the workspace.
     pub(crate) deps: Vec<Dep>,
+    /// Its `repository` URL, if it sets one.
+    pub(crate) repository: Option<String>,
 }
 
 /// A dependency on another crate of the workspace.
@@ -131,6 +133,10 @@ fn parse(package: &Value, root: &Path, members: &[&str]) -> Result<Crate, String
             })
         })
         .collect();
+    let repository = package
+        .get("repository")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Ok(Crate {
         name,
         version,
@@ -138,5 +144,6 @@ fn parse(package: &Value, root: &Path, members: &[&str]) -> Result<Crate, String
         rel,
         publish,
         deps,
+        repository,
     })
 }

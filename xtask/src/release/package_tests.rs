@@ -1,0 +1,119 @@
+//! Each packaged crate's own tests, run from the package as a user gets it:
+//! the `.crate` file unpacked outside the workspace, its siblings in the plan
+//! patched in from their own packages (they are not on crates.io yet), and
+//! nothing else of the repository in reach.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::plan::Release;
+use crate::ci::cargo;
+
+/// One crate's result.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) name: String,
+    /// `Ok(seconds)` or `Err(what failed)`.
+    pub(crate) result: Result<f64, String>,
+}
+
+/// Unpacks every release's `.crate` (made by `cargo publish --dry-run` under
+/// `target/package/`) and runs `cargo test` in each; the outcome of each.
+pub(crate) fn run(
+    root: &Path,
+    target: &Path,
+    releases: &[Release],
+) -> Result<Vec<Outcome>, String> {
+    let unpacked = tempfile::Builder::new()
+        .prefix("xtask-packages-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let mut dirs = Vec::new();
+    for release in releases {
+        let file = target
+            .join("package")
+            .join(format!("{}-{}.crate", release.name, release.version));
+        let mut tar = Command::new("tar");
+        tar.arg("-xzf").arg(&file).arg("-C").arg(unpacked.path());
+        let out = tar
+            .output()
+            .map_err(|e| format!("cannot run tar for {}: {e}", file.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot unpack {}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let dir = unpacked
+            .path()
+            .join(format!("{}-{}", release.name, release.version));
+        // The workspace's lock file, so the package builds with the versions
+        // we tested; cargo adjusts it where the package needs another.
+        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
+        dirs.push((release.name.clone(), dir));
+    }
+    let patches: Vec<String> = dirs
+        .iter()
+        .map(|(name, dir)| {
+            format!(
+                "patch.crates-io.{name}.path={:?}",
+                dir.display().to_string()
+            )
+        })
+        .collect();
+    let tests_target = target.join("package-tests");
+    let mut outcomes = Vec::new();
+    for (name, dir) in &dirs {
+        println!("==> package tests: {name} (from {})", dir.display());
+        let started = Instant::now();
+        let result =
+            test_one(dir, &tests_target, &patches).map(|()| started.elapsed().as_secs_f64());
+        match &result {
+            Ok(took) => println!("<== package tests: {name} passed in {took:.1}s"),
+            Err(e) => println!("<== package tests: {name} FAILED: {e}"),
+        }
+        outcomes.push(Outcome {
+            name: name.clone(),
+            result,
+        });
+    }
+    Ok(outcomes)
+}
+
+fn test_one(dir: &Path, target: &Path, patches: &[String]) -> Result<(), String> {
+    let mut test = cargo(&["test", "--manifest-path"]);
+    test.arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target);
+    for patch in patches {
+        test.arg("--config").arg(patch);
+    }
+    let status = test
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test {status}"))
+    }
+}
+
+/// The table printed after the runs: one line per crate.
+pub(crate) fn render(outcomes: &[Outcome]) -> String {
+    let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(took) => format!("  {:width$}  passed  ({took:.0}s)\n", o.name),
+            Err(e) => format!("  {:width$}  FAILED  {e}\n", o.name),
+        })
+        .collect()
+}
+
+/// The workspace's target directory.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
