@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::plan::Release;
 use crate::ci::cargo;
+use crate::command::step;
 
 /// One crate's result.
 #[derive(Debug)]
@@ -18,13 +19,19 @@ pub(crate) struct Outcome {
     pub(crate) result: Result<f64, String>,
 }
 
-/// Unpacks every release's `.crate` (made by `cargo publish --dry-run` under
-/// `target/package/`) and runs `cargo test` in each; the outcome of each.
+/// Packages every release (`cargo package`, into `target/package/`), unpacks
+/// each `.crate` and runs `cargo test` in it; the outcome of each.
 pub(crate) fn run(
     root: &Path,
     target: &Path,
     releases: &[Release],
 ) -> Result<Vec<Outcome>, String> {
+    // Verified already by `cargo publish --dry-run`; this only writes the files.
+    let mut args = vec!["package", "--locked", "--no-verify"];
+    for release in releases {
+        args.extend(["-p", release.name.as_str()]);
+    }
+    step("cargo package", root, cargo(&args))?;
     let unpacked = tempfile::Builder::new()
         .prefix("xtask-packages-")
         .tempdir()
