@@ -309,27 +309,32 @@ fn field<'a>(request: &'a Value, key: &str) -> &'a str {
     request.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// Accept, Host and Content-Type on every request the Go plugin saw.
+/// Accept, User-Agent, Host and Content-Type on every request the Go plugin saw.
 fn headers(report: &mut Report, transport: &str, seen: &[Value], host: &str) {
+    let agent = plugin_client::USER_AGENT;
     let wrong: Vec<String> = seen
         .iter()
-        .filter(|r| field(r, "Accept") != ACCEPT || field(r, "Host") != host)
+        .filter(|r| {
+            field(r, "Accept") != ACCEPT
+                || field(r, "Host") != host
+                || field(r, "UserAgent") != agent
+        })
         .map(Value::to_string)
         .collect();
     report.case(
         DIRECTION,
         transport,
-        "the headers the Go plugin saw: Accept, Host",
+        "the headers the Go plugin saw: Accept, User-Agent, Host",
         if seen.is_empty() {
             Err("the Go plugin saw no request".to_owned())
         } else if wrong.is_empty() {
             Ok(format!(
-                "{} requests, each with Accept: {ACCEPT}, Host: {host}",
+                "{} requests, each with Accept: {ACCEPT}, User-Agent: {agent}, Host: {host}",
                 seen.len()
             ))
         } else {
             Err(format!(
-                "expected Accept {ACCEPT:?} and Host {host:?} on {}",
+                "expected Accept {ACCEPT:?}, User-Agent {agent:?} and Host {host:?} on {}",
                 wrong.join(", ")
             ))
         },

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_util::StreamExt;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT as USER_AGENT_HEADER};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -28,6 +28,11 @@ use crate::retry::RetryPolicy;
 
 /// The `Accept` header Docker sends on every call.
 pub const ACCEPT_V1_2: &str = "application/vnd.docker.plugins.v1.2+json";
+
+/// The `User-Agent` this client sends on every call: the crate and its
+/// version, so a plugin's log tells its callers apart (Docker sends Go's
+/// default, `Go-http-client/1.1`).
+pub const USER_AGENT: &str = concat!("plugin-client/", env!("CARGO_PKG_VERSION"));
 
 /// The handshake method.
 pub const ACTIVATE: &str = "Plugin.Activate";
@@ -392,6 +397,9 @@ where
         request
             .headers_mut()
             .insert(ACCEPT, HeaderValue::from_static(ACCEPT_V1_2));
+        request
+            .headers_mut()
+            .insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
         if json {
             request
                 .headers_mut()

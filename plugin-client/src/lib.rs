@@ -30,6 +30,8 @@
 //! [errors], [retries and timeouts][retries]):
 //!
 //! - Headers: `Accept: application/vnd.docker.plugins.v1.2+json`;
+//!   `User-Agent: plugin-client/VERSION` ([`USER_AGENT`]; Docker sends Go's
+//!   default);
 //!   `Content-Type: application/json` when a JSON body is sent (Docker sends
 //!   none); no body and `Content-Length: 0` for calls without arguments.
 //! - A non-200 answer is [`ClientError::Status`]: the `Err` field when the body
@@ -67,7 +69,7 @@ mod manifest;
 mod retry;
 
 pub use body::{BoxError, RequestBody};
-pub use client::{ACCEPT_V1_2, ACTIVATE, Client};
+pub use client::{ACCEPT_V1_2, ACTIVATE, Client, USER_AGENT};
 pub use config::ClientConfig;
 pub use decode::ErrorField;
 pub use error::ClientError;

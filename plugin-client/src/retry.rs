@@ -85,12 +85,17 @@ impl RetryPolicy {
     /// The delays before each retry, without jitter, as long as the window
     /// allows them.
     pub fn nominal_delays(&self) -> impl Iterator<Item = Duration> + '_ {
-        let mut elapsed = Duration::ZERO;
+        let mut elapsed = Some(Duration::ZERO);
         (0u32..)
-            .map(|n| self.initial.saturating_mul(2u32.saturating_pow(n)))
+            // Ends where a delay or the sum would overflow, so even a window
+            // of `Duration::MAX` gives a short, finite list.
+            .map_while(|n| {
+                2u32.checked_pow(n)
+                    .and_then(|f| self.initial.checked_mul(f))
+            })
             .take_while(move |delay| {
-                elapsed = elapsed.saturating_add(*delay);
-                self.enabled && elapsed <= self.window
+                elapsed = elapsed.and_then(|e| e.checked_add(*delay));
+                self.enabled && elapsed.is_some_and(|e| e <= self.window)
             })
     }
 
@@ -123,7 +128,10 @@ impl Retry {
             .initial
             .saturating_mul(2u32.saturating_pow(self.retries));
         let spread = (self.rng.next_f64() * 2.0 - 1.0) * self.policy.jitter;
-        base.mul_f64((1.0 + spread).max(0.0))
+        // Saturates: a delay past `Duration::MAX` (from a huge initial backoff)
+        // is `Duration::MAX`, never a panic.
+        Duration::try_from_secs_f64(base.as_secs_f64() * (1.0 + spread).max(0.0))
+            .unwrap_or(Duration::MAX)
     }
 }
 
@@ -181,5 +189,35 @@ impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
             copy.extensions_mut().insert(*limit);
         }
         Some(copy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    #[test]
+    fn duration_max_saturates_instead_of_panicking() {
+        let huge = RetryPolicy::default().with_initial_backoff(Duration::MAX);
+        let mut retry = huge.for_call();
+        for retries in [0, 1, 40, u32::MAX] {
+            retry.retries = retries;
+            // Jitter takes up to 20% off; nothing overflows.
+            assert!(retry.delay() >= Duration::MAX.mul_f64(0.79));
+        }
+        assert_eq!(
+            huge.nominal_delays().count(),
+            0,
+            "the first delay is past the window"
+        );
+
+        let endless = RetryPolicy::default().with_window(Duration::MAX);
+        let delays: Vec<Duration> = endless.nominal_delays().collect();
+        // 1 s, 2 s, 4 s, ... while the doubling factor fits.
+        assert_eq!(delays.len(), 32);
+        assert_eq!(delays[0], Duration::from_secs(1));
+        assert_eq!(delays[31], Duration::from_secs(1 << 31));
     }
 }

@@ -91,17 +91,22 @@ async fn headers_on_the_wire_are_dockers() {
         .await
         .unwrap();
     let requests = raw.requests();
+    // Our client names itself; Docker sends Go's default User-Agent.
+    assert_eq!(
+        plugin_client::USER_AGENT,
+        concat!("plugin-client/", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(
         requests[0],
-        "POST /Plugin.Activate HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\ncontent-length: 0\r\nhost: plugin.moby.localhost\r\n\r\n"
+        "POST /Plugin.Activate HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\nuser-agent: {UA}\r\ncontent-length: 0\r\nhost: plugin.moby.localhost\r\n\r\n".replace("{UA}", plugin_client::USER_AGENT)
     );
     assert_eq!(
         requests[1],
-        "POST /VolumeDriver.Create HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\ncontent-type: application/json\r\ncontent-length: 12\r\nhost: plugin.moby.localhost\r\n\r\n{\"Name\":\"v\"}"
+        "POST /VolumeDriver.Create HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\nuser-agent: {UA}\r\ncontent-type: application/json\r\ncontent-length: 12\r\nhost: plugin.moby.localhost\r\n\r\n{\"Name\":\"v\"}".replace("{UA}", plugin_client::USER_AGENT)
     );
     assert_eq!(
         requests[2],
-        "POST /GraphDriver.ApplyDiff?id=a&parent=b HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\ncontent-length: 7\r\nhost: plugin.moby.localhost\r\n\r\nraw tar"
+        "POST /GraphDriver.ApplyDiff?id=a&parent=b HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\nuser-agent: {UA}\r\ncontent-length: 7\r\nhost: plugin.moby.localhost\r\n\r\nraw tar".replace("{UA}", plugin_client::USER_AGENT)
     );
 }
 

@@ -276,14 +276,21 @@ async fn run(
 /// Waits until no change has been signalled for `debounce`, or `max_delay`
 /// has passed.
 async fn debounce(signal: &Signal, options: WatchOptions) {
-    let deadline = Instant::now() + options.max_delay;
+    // A `max_delay` too large to add to now (`Duration::MAX`) means no bound.
+    let deadline = Instant::now().checked_add(options.max_delay);
     loop {
         let seen = signal.generation();
-        let now = Instant::now();
-        if now >= deadline {
-            return;
-        }
-        tokio::time::sleep(options.debounce.min(deadline - now)).await;
+        let quiet = match deadline {
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return;
+                }
+                options.debounce.min(deadline - now)
+            }
+            None => options.debounce,
+        };
+        tokio::time::sleep(quiet).await;
         if signal.generation() == seen {
             return;
         }

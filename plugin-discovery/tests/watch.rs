@@ -188,3 +188,17 @@ fn watching_needs_a_runtime() {
         "Discovery::watch needs a tokio runtime; call it from within one"
     );
 }
+
+#[tokio::test]
+async fn a_max_delay_of_duration_max_saturates_instead_of_panicking() {
+    // `Instant::now() + Duration::MAX` overflows; the watch treats it as "no
+    // bound" and still reports a change once the burst is quiet.
+    let mut tree = Tree::new();
+    tree.dir("plugins");
+    let options = WatchOptions::new()
+        .debounce(Duration::from_millis(10))
+        .max_delay(Duration::MAX);
+    let mut watch = plugin_dir(&tree).watch_with(options).unwrap();
+    let path = tree.socket("plugins/p.sock");
+    expect(&mut watch, &format!("added p unix://{}", path.display())).await;
+}

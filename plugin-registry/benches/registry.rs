@@ -250,8 +250,9 @@ impl Series {
 /// the same length every day), for the raw ping-pong floor.
 fn wire_bytes() -> (Vec<u8>, Vec<u8>) {
     let request = format!(
-        "POST /Echo.Echo HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\ncontent-type: application/json\r\ncontent-length: {}\r\nhost: plugin.moby.localhost\r\n\r\n{BODY}",
-        BODY.len()
+        "POST /Echo.Echo HTTP/1.1\r\naccept: application/vnd.docker.plugins.v1.2+json\r\nuser-agent: {UA}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nhost: plugin.moby.localhost\r\n\r\n{BODY}",
+        BODY.len(),
+        UA = plugin_client::USER_AGENT,
     );
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.docker.plugins.v1.1+json\r\ncontent-length: {}\r\ndate: Wed, 25 Nov 2026 08:41:28 GMT\r\n\r\n{BODY}",

@@ -83,6 +83,7 @@ type errorResponse struct {
 type seen struct {
 	Method      string
 	Accept      string
+	UserAgent   string
 	Host        string
 	ContentType string
 	Body        string
@@ -123,6 +124,7 @@ func (p *plugin) record(r *http.Request) {
 	p.seen = append(p.seen, seen{
 		Method:      r.URL.Path,
 		Accept:      r.Header.Get("Accept"),
+		UserAgent:   r.Header.Get("User-Agent"),
 		Host:        r.Host,
 		ContentType: r.Header.Get("Content-Type"),
 		Body:        string(body),
