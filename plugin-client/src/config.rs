@@ -10,9 +10,9 @@ use crate::retry::RetryPolicy;
 ///
 /// | setting | default | why |
 /// | --- | --- | --- |
-/// | activation timeout | 20 s | longer than the retry schedule (about 15 s), so a plugin still starting gets its retries; Docker has none, and a hung plugin hangs it |
+/// | activation timeout | 20 s | longer than any retry schedule here (even [`RetryPolicy::docker`]'s 15 s), so a plugin still starting gets its retries; Docker has none, and a hung plugin hangs it |
 /// | call timeout | 60 s | Docker's per-attempt timeout for most volume calls; set per call with [`Client::with_timeout`](crate::Client::with_timeout) |
-/// | retries | [`RetryPolicy::default`] | Docker's schedule, for connection failures only |
+/// | retries | [`RetryPolicy::default`] | connection failures only: none for a refused or missing unix socket (nothing listens; fails at once), 250 ms, 500 ms, 1 s within 2 s for TCP and TLS |
 /// | error body read | 64 KiB | enough for any message; a huge error body is cut there |
 ///
 /// The timeouts cover the whole call: connecting, retries, and reading the

@@ -179,6 +179,12 @@ impl ClientError {
         matches!(self, Self::Transport { source, .. } if transport_error(source.as_ref()).is_some_and(TransportError::is_connect))
     }
 
+    /// Nothing listens on the plugin's unix socket (refused, or the file is
+    /// gone): see `TransportError::is_nothing_listening`.
+    pub fn is_nothing_listening(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if transport_error(source.as_ref()).is_some_and(TransportError::is_nothing_listening))
+    }
+
     /// The call timed out (the client's call timeout, or a transport timeout).
     pub fn is_timeout(&self) -> bool {
         match self {

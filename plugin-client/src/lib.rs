@@ -41,9 +41,12 @@
 //! - [`Client::call_checked`] also fails a 200 whose `Err` (or IPAM's `Error`)
 //!   is set, as Docker's typed layer does.
 //! - Retries ([`RetryPolicy`], a `tower::retry::Policy`) only when no request
-//!   byte reached the plugin, with Docker's 1 s, 2 s, 4 s... schedule and its
-//!   30 s window, plus jitter. Docker also retries calls that broke midway,
-//!   which can repeat a side effect; we do not.
+//!   byte reached the plugin: never for a refused or missing unix socket
+//!   (nothing listens there, so it fails at once), and 250 ms, 500 ms, 1 s
+//!   within 2 s, jittered, for TCP and TLS ([`RetryPolicy::docker`] is
+//!   Docker's 15 s schedule). Docker retries every connection failure for about
+//!   15 s, even calls that broke midway, which can repeat a side effect; we do
+//!   not.
 //! - Every call has a deadline (activation 20 s, calls 60 s by default; Docker
 //!   has none for activation, so a hung plugin hangs it).
 //! - Each call is a `plugin.call` tracing span with the plugin, method and

@@ -13,9 +13,17 @@ use crate::error::transport_error;
 /// request byte was sent, so nothing can happen twice), with exponential
 /// backoff and jitter, until the retry window would be passed.
 ///
-/// The default is Docker's schedule: 1 s, 2 s, 4 s, 8 s, ..., giving up once
-/// the time elapsed plus the next delay would pass 30 s (about 15 s and 5
-/// attempts), with ±20% jitter so that many callers do not retry in step.
+/// The default fails fast where waiting cannot help and retries briefly where
+/// it can:
+///
+/// | failure | default | why |
+/// | --- | --- | --- |
+/// | unix socket refused, or gone | no retry: fails in well under a millisecond | nothing listens until the plugin creates its socket again; a host that wants to ride out a restart waits for the socket to reappear (the registry's `get_or_wait`), or turns this on with [`with_unix_refused_retries`](Self::with_unix_refused_retries) |
+/// | TCP or TLS connect failure | retries after 250 ms, 500 ms and 1 s (±20% jitter), giving up once the time elapsed plus the next delay would pass 2 s | a host that is booting or a port not yet open: worth a short wait an interactive program can live with (about 1.75 s, at most 2.1 s with jitter, plus the connect timeout of each attempt) |
+///
+/// Docker retries every connection failure for about 15 s (1 s, 2 s, 4 s, 8 s,
+/// within 30 s), which stalls a host on every stale socket (moby #22653);
+/// [`RetryPolicy::docker`] is that schedule, for hosts that want it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,6 +34,8 @@ use crate::error::transport_error;
 ///     .with_window(Duration::from_secs(2));
 /// assert!(RetryPolicy::none().is_disabled());
 /// assert_eq!(fast.nominal_delays().collect::<Vec<_>>().len(), 4); // 0.1 + 0.2 + 0.4 + 0.8 s
+/// assert_eq!(RetryPolicy::default().nominal_delays().count(), 3); // 0.25 + 0.5 + 1 s
+/// assert_eq!(RetryPolicy::docker().nominal_delays().count(), 4); // 1 + 2 + 4 + 8 s
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
@@ -33,15 +43,17 @@ pub struct RetryPolicy {
     initial: Duration,
     window: Duration,
     jitter: f64,
+    unix_refused: bool,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             enabled: true,
-            initial: Duration::from_secs(1),
-            window: Duration::from_secs(30),
+            initial: Duration::from_millis(250),
+            window: Duration::from_secs(2),
             jitter: 0.2,
+            unix_refused: false,
         }
     }
 }
@@ -55,12 +67,34 @@ impl RetryPolicy {
         }
     }
 
+    /// Docker's schedule: every connection failure, unix sockets included,
+    /// retried after 1 s, 2 s, 4 s, 8 s, ... until the time elapsed plus the
+    /// next delay would pass 30 s (about 15 s and 5 attempts), here with ±20%
+    /// jitter.
+    pub fn docker() -> Self {
+        Self {
+            enabled: true,
+            initial: Duration::from_secs(1),
+            window: Duration::from_secs(30),
+            jitter: 0.2,
+            unix_refused: true,
+        }
+    }
+
+    /// Whether a refused (or missing) unix socket is retried too; default
+    /// `false`, since nothing listens there until the plugin starts again.
+    #[must_use]
+    pub fn with_unix_refused_retries(mut self, retry: bool) -> Self {
+        self.unix_refused = retry;
+        self
+    }
+
     /// Whether retries are off.
     pub fn is_disabled(&self) -> bool {
         !self.enabled
     }
 
-    /// The first delay (then doubled each time); default 1 s.
+    /// The first delay (then doubled each time); default 250 ms.
     #[must_use]
     pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
         self.initial = delay;
@@ -68,7 +102,7 @@ impl RetryPolicy {
     }
 
     /// Give up once the time since the first attempt plus the next delay would
-    /// pass this; default 30 s.
+    /// pass this; default 2 s.
     #[must_use]
     pub fn with_window(mut self, window: Duration) -> Self {
         self.window = window;
@@ -144,8 +178,12 @@ impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
         result: &mut Result<Res, BoxError>,
     ) -> Option<Self::Future> {
         let Err(error) = result else { return None };
-        let connect = transport_error(error.as_ref()).is_some_and(|e| e.is_connect());
-        if !self.policy.enabled || !connect {
+        let transport = transport_error(error.as_ref())?;
+        if !self.policy.enabled || !transport.is_connect() {
+            return None;
+        }
+        if transport.is_nothing_listening() && !self.policy.unix_refused {
+            tracing::debug!("nothing listens on the plugin's socket: not retried");
             return None;
         }
         let elapsed = self
@@ -213,7 +251,7 @@ mod tests {
             "the first delay is past the window"
         );
 
-        let endless = RetryPolicy::default().with_window(Duration::MAX);
+        let endless = RetryPolicy::docker().with_window(Duration::MAX);
         let delays: Vec<Duration> = endless.nominal_delays().collect();
         // 1 s, 2 s, 4 s, ... while the doubling factor fits.
         assert_eq!(delays.len(), 32);

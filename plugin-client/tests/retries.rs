@@ -70,10 +70,57 @@ async fn a_dead_socket_with_retries_off_fails_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_stale_socket_fails_at_once_by_default() {
+    // Nothing listens: the default policy does not wait for a plugin that is
+    // not there (Docker waits about 15 s, moby #22653).
+    let (_dir, stale) = dead_socket();
+    let (client, attempts) = counting_client!(&stale, ClientConfig::new());
+    let started = tokio::time::Instant::now();
+    let err = client.activate().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    assert_eq!(started.elapsed(), Duration::ZERO, "no back-off was slept");
+    // The same for a socket file that is gone.
+    let gone = plugin_client::PluginSpec::from_socket(
+        PluginName::new("gone").unwrap(),
+        _dir.path().join("gone.sock"),
+    )
+    .unwrap();
+    let (client, attempts) = counting_client!(&gone, ClientConfig::new());
+    client.activate().await.unwrap_err();
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_tcp_port_is_retried_briefly_by_default() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = plugin_client::PluginSpec::from_spec_text(
+        PluginName::new("booting").unwrap(),
+        &format!("tcp://127.0.0.1:{port}"),
+        "/etc/docker/plugins/booting.spec",
+    )
+    .unwrap();
+    let config = ClientConfig::new()
+        .with_retry(RetryPolicy::default().with_jitter(0.0))
+        .with_activation_timeout(None);
+    let (client, attempts) = counting_client!(&spec, config);
+    let started = tokio::time::Instant::now();
+    let err = client.activate().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    // Attempts at 0, 0.25, 0.75 and 1.75 s; the next delay (2 s) would pass 2 s.
+    assert_eq!(attempts.load(Ordering::SeqCst), 4);
+    assert_eq!(started.elapsed(), Duration::from_millis(1750));
+}
+
+#[tokio::test(start_paused = true)]
 async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::default().with_jitter(0.0))
+        .with_retry(RetryPolicy::docker().with_jitter(0.0))
         .with_activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let started = tokio::time::Instant::now();
@@ -87,7 +134,9 @@ async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
 #[tokio::test(start_paused = true)]
 async fn jitter_spreads_the_delays_but_keeps_the_window() {
     let (_dir, spec) = dead_socket();
-    let config = ClientConfig::new().with_activation_timeout(None);
+    let config = ClientConfig::new()
+        .with_retry(RetryPolicy::docker())
+        .with_activation_timeout(None);
     for _ in 0..20 {
         let (client, attempts) = counting_client!(&spec, config.clone());
         let started = tokio::time::Instant::now();
@@ -111,7 +160,10 @@ async fn a_plugin_that_appears_after_1_5_s_is_reached_by_a_retry() {
         plugin().serve_unix(&path).unwrap()
     });
     // No deadline: on a paused clock it would fire while real I/O is in flight.
-    let config = ClientConfig::new().with_activation_timeout(None);
+    // A missing socket is retried only when asked.
+    let config = ClientConfig::new()
+        .with_retry(RetryPolicy::default().with_unix_refused_retries(true))
+        .with_activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let manifest = client.activate().await.unwrap();
     assert_eq!(manifest.implements(), ["VolumeDriver", "Echo"]);
@@ -167,7 +219,9 @@ async fn a_call_that_is_never_answered_times_out() {
 #[tokio::test(start_paused = true)]
 async fn the_call_timeout_also_bounds_retries() {
     let (_dir, spec) = dead_socket();
-    let config = ClientConfig::new().with_activation_timeout(Some(Duration::from_secs(5)));
+    let config = ClientConfig::new()
+        .with_retry(RetryPolicy::docker())
+        .with_activation_timeout(Some(Duration::from_secs(5)));
     let (client, attempts) = counting_client!(&spec, config);
     let err = client.activate().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
@@ -177,7 +231,8 @@ async fn the_call_timeout_also_bounds_retries() {
 #[tokio::test(start_paused = true)]
 async fn retries_can_be_turned_off_per_call() {
     let (_dir, spec) = dead_socket();
-    let (client, attempts) = counting_client!(&spec, ClientConfig::new());
+    let docker = ClientConfig::new().with_retry(RetryPolicy::docker());
+    let (client, attempts) = counting_client!(&spec, docker);
     client
         .with_retry(RetryPolicy::none())
         .activate()
@@ -189,7 +244,8 @@ async fn retries_can_be_turned_off_per_call() {
 #[tokio::test(start_paused = true)]
 async fn a_streamed_body_is_never_retried() {
     let (_dir, spec) = dead_socket();
-    let (client, attempts) = counting_client!(&spec, ClientConfig::new());
+    let docker = ClientConfig::new().with_retry(RetryPolicy::docker());
+    let (client, attempts) = counting_client!(&spec, docker);
     let body = RequestBody::from_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
         bytes::Bytes::from("x"),
     )]));

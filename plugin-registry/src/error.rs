@@ -125,6 +125,13 @@ impl RegistryError {
         matches!(self, Self::Activation { source, .. } if source.is_connect())
     }
 
+    /// Nothing listens on the plugin's unix socket (a plugin that stopped or
+    /// is restarting): [`get_or_wait`](crate::Registry::get_or_wait) waits for
+    /// its socket to be made again.
+    pub fn is_nothing_listening(&self) -> bool {
+        matches!(self, Self::Activation { source, .. } if source.is_nothing_listening())
+    }
+
     /// Activation (or waiting) timed out.
     pub fn is_timeout(&self) -> bool {
         match self {

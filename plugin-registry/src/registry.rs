@@ -200,7 +200,12 @@ impl Registry {
     /// [`RegistryError::NotFound`] at once for an unknown name;
     /// [`RegistryError::Descriptor`], [`RegistryError::Setup`],
     /// [`RegistryError::Activation`] (after the client's retries, for a plugin
-    /// that cannot be reached); [`RegistryError::DoesNotImplement`].
+    /// that cannot be reached: with the default [`RetryPolicy`], at once for a
+    /// unix socket nobody listens on, which is marked stale, and within about
+    /// 2 s for a TCP or TLS plugin); [`RegistryError::DoesNotImplement`]. To
+    /// wait for a plugin that is restarting, use
+    /// [`get_or_wait`](Self::get_or_wait), which wakes when its socket
+    /// reappears.
     pub async fn get(&self, name: &PluginName, iface: &str) -> Result<Plugin, RegistryError> {
         let plugin = self
             .activated(name, None, &self.inner.client.retry().clone())
@@ -208,8 +213,10 @@ impl Registry {
         implementing(plugin, iface)
     }
 
-    /// Like [`get`](Self::get), but when the plugin is not there yet, waits up
-    /// to `timeout` for it to appear, woken by discovery's watch (no polling).
+    /// Like [`get`](Self::get), but when the plugin is not there yet, or its
+    /// unix socket is there with nothing listening (a plugin restarting), waits
+    /// up to `timeout` for it to appear, woken by discovery's watch when the
+    /// socket is made (no polling).
     ///
     /// # Errors
     /// [`RegistryError::WaitTimeout`]; [`RegistryError::Watch`] if the watch
@@ -233,6 +240,7 @@ impl Registry {
             loop {
                 match self.get(name, iface).await {
                     Err(RegistryError::NotFound { .. }) => {}
+                    Err(e) if e.is_nothing_listening() => {}
                     other => return other,
                 }
                 loop {

@@ -68,6 +68,47 @@ async fn get_or_wait_wakes_when_the_plugin_appears() {
 }
 
 #[tokio::test]
+async fn a_stale_socket_fails_get_at_once_and_get_or_wait_rides_out_the_restart() {
+    let dir = Dir::new();
+    // A plugin that stopped: its socket is there, nobody listens.
+    drop(std::os::unix::net::UnixListener::bind(dir.socket("restarting")).unwrap());
+    let registry = dir.registry();
+    let started = Instant::now();
+    let err = registry
+        .get(&name("restarting"), "VolumeDriver")
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_connect() && err.is_nothing_listening(), "{err:?}");
+    // Default settings: no retry on a refused unix socket (Docker: ~15 s; our
+    // TCP retry alone would sleep 250 ms first).
+    assert!(took < Duration::from_millis(250), "{took:?}");
+    eprintln!("get on a stale socket, default settings: {took:?}");
+
+    let restarting = name("restarting");
+    let mut waiting =
+        Box::pin(registry.get_or_wait(&restarting, "VolumeDriver", Duration::from_secs(30)));
+    // Given time to try the stale socket (about 0.5 ms), it keeps waiting
+    // rather than returning the refusal, as it did before.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+            .await
+            .is_err(),
+        "get_or_wait gave up on a plugin that is restarting"
+    );
+    let back = Counted::new("restarting", &["VolumeDriver"]);
+    let _serving = back.serve(&dir, "restarting");
+    let served = Instant::now();
+    let plugin = waiting.await.unwrap();
+    eprintln!(
+        "get_or_wait returned {:?} after the socket was made",
+        served.elapsed()
+    );
+    assert_eq!(plugin.name(), "restarting");
+    assert_eq!(back.activations(), 1);
+}
+
+#[tokio::test]
 async fn get_or_wait_gives_up_after_its_timeout() {
     let dir = Dir::new();
     let err = dir

@@ -170,6 +170,23 @@ impl TransportError {
         )
     }
 
+    /// Nothing listens on the plugin's unix socket: connecting was refused, or
+    /// the socket file is gone. Unlike a TCP refusal (a host that may still be
+    /// booting), this is final until the plugin creates its socket again, so
+    /// the client's default retry policy does not wait for it.
+    pub fn is_nothing_listening(&self) -> bool {
+        match self {
+            Self::Connect { target, source } => {
+                matches!(target.address(), plugin_spec::Address::Unix(_))
+                    && matches!(
+                        source.kind(),
+                        io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound
+                    )
+            }
+            _ => false,
+        }
+    }
+
     /// The connection to the plugin failed or broke: it could not be made, or
     /// it closed or reset before a complete answer. (A host treats the plugin
     /// as possibly restarted.)

@@ -57,6 +57,7 @@ async fn a_refused_unix_socket_is_a_connect_error() {
         panic!("{err:?}")
     };
     assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(err.is_nothing_listening(), "{err:?}");
     assert_eq!(
         err.to_string(),
         format!(
@@ -77,6 +78,7 @@ async fn a_missing_socket_and_a_closed_port_are_connect_errors() {
     assert!(
         matches!(&err, TransportError::Connect { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     );
+    assert!(err.is_nothing_listening(), "{err:?}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -94,6 +96,8 @@ async fn a_missing_socket_and_a_closed_port_are_connect_errors() {
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    // A refused TCP port may be a host still booting: not "nothing listening".
+    assert!(!err.is_nothing_listening(), "{err:?}");
 }
 
 #[tokio::test]
