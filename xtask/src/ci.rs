@@ -215,13 +215,14 @@ fn docs_rs(root: &Path) -> Result<(), String> {
 }
 
 /// The words that would point a reader outside the repository: the team's
-/// private notes, which no clone or package has.
+/// private notes, which no clone or package has. Spelled in pieces so that
+/// this list does not match itself.
 const OUTSIDE: &[&str] = &[
-    "../shared",
-    "shared/wire",
-    "PROTOCOL.md",
-    "DESIGN.md",
-    "STYLE.md",
+    concat!("..", "/shared"),
+    concat!("shared", "/wire"),
+    concat!("PROTOCOL", ".md"),
+    concat!("DESIGN", ".md"),
+    concat!("STYLE", ".md"),
 ];
 
 /// Checks that no tracked file reads or cites anything outside the
@@ -235,15 +236,13 @@ fn stands_alone(root: &Path) -> Result<(), String> {
     })?;
     let mut found = Vec::new();
     for file in files.split('\0').filter(|f| !f.is_empty()) {
-        // Binary files and fixtures are data, not references.
+        // Files that are not UTF-8 text hold no references to read.
         let Ok(text) = std::fs::read_to_string(root.join(file)) else {
             continue;
         };
         for (number, line) in text.lines().enumerate() {
             if let Some(word) = OUTSIDE.iter().find(|w| line.contains(**w)) {
-                if file != "xtask/src/ci.rs" {
-                    found.push(format!("{file}:{}: {word}", number + 1));
-                }
+                found.push(format!("{file}:{}: {word}", number + 1));
             }
         }
     }
