@@ -19,6 +19,8 @@ use crate::{Failure, Programs};
 
 const DIRECTION: Direction = Direction::OursToGo;
 const ACCEPT: &str = "application/vnd.docker.plugins.v1.2+json";
+/// How our client says a certificate's issuer is unknown.
+const UNKNOWN_ISSUER: &str = "the plugin's certificate is not signed by a CA we trust";
 
 /// Every case of direction (b).
 pub(crate) async fn run(
@@ -104,7 +106,7 @@ pub(crate) async fn run(
         "an unknown issuer is refused (Docker would skip verification)",
         match refused {
             Ok(_) => Err("activated a plugin whose certificate no trusted CA signed".to_owned()),
-            Err(e) if chain(&e).contains("UnknownIssuer") => Ok(chain(&e)),
+            Err(e) if e.to_string().contains(UNKNOWN_ISSUER) => Ok(chain(&e)),
             Err(e) => Err(format!(
                 "refused, but not for its certificate: {}",
                 chain(&e)
@@ -112,9 +114,110 @@ pub(crate) async fn run(
         },
     );
 
+    self_signed_ca(report, programs, &registry, dir).await?;
+
     pluginctl_cases(report, programs, dir).await;
     drop((unix, tls));
     Ok(())
+}
+
+/// The Go plugin serving a self-signed certificate that is its own CA, made by
+/// `openssl req -x509` with its defaults (`basicConstraints CA:TRUE`), and
+/// named as its `.json` descriptor's CAFile: Docker's client accepts it, and
+/// so must ours.
+async fn self_signed_ca(
+    report: &mut Report,
+    programs: &Programs,
+    registry: &Registry,
+    dir: &Path,
+) -> Result<(), Failure> {
+    let transport = "tls (.json, self-signed CA)";
+    let (cert, key) = (dir.join("self-ca-cert.pem"), dir.join("self-ca-key.pem"));
+    let mut openssl = tokio::process::Command::new("openssl");
+    openssl
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert);
+    run_openssl(openssl).await?;
+    let mut show = tokio::process::Command::new("openssl");
+    show.args(["x509", "-noout", "-ext", "basicConstraints", "-in"])
+        .arg(&cert);
+    let constraints = run_openssl(show).await?;
+    let plugin = GoPlugin::tls(programs, &cert, &key).await?;
+    let port = plugin.port()?;
+    write(
+        &dir.join("go-volume-self-ca.json"),
+        &json!({
+            "Name": "go-volume-self-ca",
+            "Addr": format!("https://localhost:{port}"),
+            "TLSConfig": {"CAFile": cert},
+        })
+        .to_string(),
+    )?;
+    let mut docker = DockerHost::start(programs)?;
+    let docker_said = match docker
+        .run(json!({"op": "connect", "addr": format!("https://localhost:{port}"), "ca": cert}))
+        .await?
+    {
+        crate::dockerhost::Outcome::Ok(_) => {
+            docker
+                .run(json!({"op": "call", "method": "Plugin.Activate"}))
+                .await?
+        }
+        failed => failed,
+    };
+    let ours = registry
+        .get(&name("go-volume-self-ca")?, "VolumeDriver")
+        .await;
+    report.case(
+        DIRECTION,
+        transport,
+        "a certificate that is its own CA (openssl req -x509), named as CAFile, is accepted as Docker's client accepts it",
+        if !constraints.contains("CA:TRUE") {
+            Err(format!(
+                "openssl made a certificate that is not a CA, so this case proves nothing: {constraints}"
+            ))
+        } else {
+            match (docker_said.value(), ours) {
+                (Err(docker), _) => Err(format!("{docker} (so the case is not what Docker accepts)")),
+                (Ok(_), Err(e)) => Err(format!("Docker's client accepts it; ours refused: {}", chain(&e))),
+                (Ok(_), Ok(p)) => Ok(format!(
+                    "{}; both activated it: implements {:?}",
+                    constraints.trim().replace('\n', " "),
+                    p.manifest().implements()
+                )),
+            }
+        },
+    );
+    drop(plugin);
+    // The other cases list this directory; this plugin is gone now.
+    std::fs::remove_file(dir.join("go-volume-self-ca.json"))
+        .map_err(|e| format!("cannot remove go-volume-self-ca.json: {e}"))?;
+    Ok(())
+}
+
+async fn run_openssl(mut command: tokio::process::Command) -> Result<String, Failure> {
+    let out = command
+        .output()
+        .await
+        .map_err(|e| format!("cannot run openssl (interop needs it): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
@@ -535,7 +638,7 @@ async fn pluginctl_cases(report: &mut Report, programs: &Programs, dir: &Path) {
                 .get("error")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if error.contains("UnknownIssuer") {
+            if error.contains(UNKNOWN_ISSUER) {
                 Ok(format!("3 plugins; go-volume-noca: {error}"))
             } else {
                 Err(format!(

@@ -62,8 +62,9 @@ impl Connector {
 pub(crate) enum ConnectError {
     Io(Arc<io::Error>),
     Timeout(Duration),
+    /// The handshake failed: the error, and what it means in words.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    Tls(Arc<io::Error>),
+    Tls(Arc<io::Error>, String),
     TlsUnavailable,
 }
 
@@ -72,7 +73,7 @@ impl fmt::Display for ConnectError {
         match self {
             Self::Io(e) => write!(f, "{e}"),
             Self::Timeout(after) => write!(f, "connect timed out after {after:?}"),
-            Self::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+            Self::Tls(_, reason) => write!(f, "TLS handshake failed: {reason}"),
             Self::TlsUnavailable => f.write_str("TLS is not available in this build"),
         }
     }
@@ -133,7 +134,10 @@ impl Inner {
             .connector
             .connect(tls.server_name.clone(), tcp)
             .await
-            .map_err(|e| ConnectError::Tls(Arc::new(e)))?;
+            .map_err(|e| {
+                let reason = crate::tls::handshake_failure(&e, hp.host());
+                ConnectError::Tls(Arc::new(e), reason)
+            })?;
         Ok(Stream::Tls(Box::new(stream)))
     }
 

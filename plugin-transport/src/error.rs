@@ -40,12 +40,13 @@ pub enum TransportError {
 
     /// The TLS handshake failed: an untrusted or expired certificate, a name
     /// mismatch, a client certificate the plugin refused.
-    #[error(
-        "TLS handshake with {target} failed: {source}; check the plugin's certificate and the descriptor's TLSConfig"
-    )]
+    #[error("TLS handshake with {target} failed: {reason}")]
     TlsHandshake {
         /// The plugin.
         target: Target,
+        /// What was wrong and what to do, in words ("the plugin's certificate
+        /// has expired ...; renew it").
+        reason: String,
         /// The handshake error (a rustls error inside an I/O error).
         source: io::Error,
     },

@@ -2,14 +2,29 @@
 //! TLS 1.2 at least, the system roots plus `CAFile`, the server's host name or
 //! IP verified, an optional client certificate; verification skipped only when
 //! the descriptor says `InsecureSkipVerify`.
+//!
+//! A server certificate that is byte for byte one of the `CAFile`'s
+//! certificates is trusted as it is, as Go's `crypto/x509` trusts a leaf found
+//! in its root pool: its name, validity period and extended key usage are
+//! still checked, but not its `basicConstraints`. So the self-signed CA
+//! certificate `openssl req -x509` makes, served by the plugin and named as its
+//! CAFile, works as it does with Docker.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use plugin_spec::TlsOptions;
+use std::io;
+use std::time::Duration;
+
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::server::ParsedCertificate;
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
+};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
@@ -52,10 +67,16 @@ pub(crate) fn setup(
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
     } else {
         let mut roots = system_roots().clone();
-        if let Some(ca_file) = options.ca_file() {
-            add_ca_file(target, &mut roots, ca_file)?;
-        }
-        builder.with_root_certificates(roots)
+        let pinned = match options.ca_file() {
+            Some(ca_file) => add_ca_file(target, &mut roots, ca_file)?,
+            None => Vec::new(),
+        };
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| setup_error(target, "cannot build the certificate verifier", e))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(CaFileVerifier { webpki, pinned }))
     };
     let mut config = match (options.cert_file(), options.key_file()) {
         (Some(cert_file), Some(key_file)) => {
@@ -169,21 +190,26 @@ fn certificates(
     Ok(certs)
 }
 
+/// Adds the CAFile's certificates to `roots`, and returns them: a server
+/// presenting one of them exactly is trusted as Go trusts it.
 fn add_ca_file(
     target: &Target,
     roots: &mut RootCertStore,
     file: &Path,
-) -> Result<(), TransportError> {
-    for cert in certificates(target, "CAFile", file)? {
-        roots.add(cert).map_err(|e| TransportError::TlsFile {
-            target: target.clone(),
-            field: "CAFile",
-            file: file.to_owned(),
-            reason: format!("it holds a certificate that cannot be a trust anchor: {e}"),
-            source: Some(Box::new(e)),
-        })?;
+) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+    let certs = certificates(target, "CAFile", file)?;
+    for cert in &certs {
+        roots
+            .add(cert.clone())
+            .map_err(|e| TransportError::TlsFile {
+                target: target.clone(),
+                field: "CAFile",
+                file: file.to_owned(),
+                reason: format!("it holds a certificate that cannot be a trust anchor: {e}"),
+                source: Some(Box::new(e)),
+            })?;
     }
-    Ok(())
+    Ok(certs)
 }
 
 fn load_chain(
@@ -263,5 +289,228 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The verifier used unless `InsecureSkipVerify`: rustls' own (webpki, the
+/// system roots plus the CAFile), and, where that refuses a certificate that
+/// is byte for byte one of the CAFile's, the checks Go makes of a leaf that
+/// is itself a root: name, validity period, extended key usage.
+#[derive(Debug)]
+struct CaFileVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for CaFileVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => Ok(verified),
+            Err(refused) => {
+                if self
+                    .pinned
+                    .iter()
+                    .any(|cert| cert.as_ref() == end_entity.as_ref())
+                {
+                    verify_pinned(end_entity, server_name, now)
+                } else {
+                    Err(refused)
+                }
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Go's checks of a server certificate found in the root pool itself: the
+/// name (rustls' own check), the validity period, and, if the certificate
+/// lists extended key usages, that server authentication is one of them.
+fn verify_pinned(
+    end_entity: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<ServerCertVerified, rustls::Error> {
+    let parsed = ParsedCertificate::try_from(end_entity)?;
+    rustls::client::verify_server_name(&parsed, server_name)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(end_entity.as_ref())
+        .map_err(|_| CertificateError::BadEncoding)?;
+    let validity = cert.validity();
+    let at = |seconds: i64| {
+        UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
+    };
+    let now_seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    if now_seconds < validity.not_before.timestamp() {
+        return Err(CertificateError::NotValidYetContext {
+            time: now,
+            not_before: at(validity.not_before.timestamp()),
+        }
+        .into());
+    }
+    if now_seconds > validity.not_after.timestamp() {
+        return Err(CertificateError::ExpiredContext {
+            time: now,
+            not_after: at(validity.not_after.timestamp()),
+        }
+        .into());
+    }
+    match cert.extended_key_usage() {
+        Ok(None) => {}
+        Ok(Some(usage)) if usage.value.server_auth || usage.value.any => {}
+        Ok(Some(_)) => return Err(CertificateError::InvalidPurpose.into()),
+        Err(_) => return Err(CertificateError::BadEncoding.into()),
+    }
+    Ok(ServerCertVerified::assertion())
+}
+
+/// What a failed handshake means and what to do, in one sentence (the rustls
+/// error stays the error's source).
+pub(crate) fn handshake_failure(error: &io::Error, host: &str) -> String {
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        return match error.kind() {
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
+                "the plugin closed the connection during the handshake; is it serving TLS on this port?".to_owned()
+            }
+            _ => format!("the connection failed during the handshake: {error}"),
+        };
+    };
+    use rustls::Error as E;
+    match tls {
+        E::InvalidCertificate(cert) => certificate_problem(cert, host),
+        E::AlertReceived(alert) => alert_reason(*alert),
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+            "the plugin did not answer in TLS; if it serves plain HTTP, its address is tcp:// or http://, not https://".to_owned()
+        }
+        E::PeerIncompatible(_) => {
+            "the plugin and this client share no TLS version or cipher suite; it must offer TLS 1.2 or 1.3".to_owned()
+        }
+        other => format!("{other}"),
+    }
+}
+
+/// `other.example` from webpki's `DnsName("other.example")`, `10.0.0.1` from
+/// `IpAddress(10.0.0.1)`; anything else as it is.
+fn bare_name(presented: &str) -> &str {
+    presented
+        .strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .or_else(|| {
+            presented
+                .strip_prefix("IpAddress(")
+                .and_then(|rest| rest.strip_suffix(')'))
+        })
+        .unwrap_or(presented)
+}
+
+/// The plugin's TLS alert, in words, if `error` is one. With TLS 1.3 a plugin
+/// that wants a client certificate says so after our side of the handshake is
+/// done, so the alert arrives with the first answer, not as a handshake error.
+pub(crate) fn alert_received(error: &io::Error) -> Option<String> {
+    match error.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(alert) => Some(alert_reason(*alert)),
+        _ => None,
+    }
+}
+
+fn alert_reason(alert: AlertDescription) -> String {
+    match alert {
+        AlertDescription::CertificateRequired
+        | AlertDescription::BadCertificate
+        | AlertDescription::UnknownCA
+        | AlertDescription::CertificateUnknown
+        | AlertDescription::AccessDenied => format!(
+            "the plugin refused our client certificate (TLS alert {alert:?}); set TLSConfig.CertFile and KeyFile to a certificate it trusts"
+        ),
+        AlertDescription::ProtocolVersion | AlertDescription::HandshakeFailure => format!(
+            "the plugin and this client share no TLS version or cipher suite (TLS alert {alert:?}); it must offer TLS 1.2 or 1.3"
+        ),
+        other => format!("the plugin ended the TLS session with alert {other:?}"),
+    }
+}
+
+fn certificate_problem(error: &CertificateError, host: &str) -> String {
+    use CertificateError as C;
+    match error {
+        C::Expired | C::ExpiredContext { .. } => {
+            let when = match error {
+                C::ExpiredContext { not_after, .. } => std::time::UNIX_EPOCH
+                    .checked_add(Duration::from_secs(not_after.as_secs()))
+                    .map(|until| {
+                        format!(
+                            " (it was valid until {})",
+                            humantime::format_rfc3339_seconds(until)
+                        )
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            format!("the plugin's certificate has expired{when}; renew it")
+        }
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "the plugin's certificate is not valid yet; check the clocks of both machines".to_owned()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            let presented = match error {
+                C::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+                    let names: Vec<&str> = presented.iter().map(|name| bare_name(name)).collect();
+                    format!(" (it is for {})", names.join(", "))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "the plugin's certificate is not valid for {host}{presented}; reissue it for {host}, or use a name it is valid for in the plugin's address"
+            )
+        }
+        C::UnknownIssuer => {
+            "the plugin's certificate is not signed by a CA we trust; name the CA's certificate (or the plugin's own, if self-signed) in the descriptor's TLSConfig.CAFile".to_owned()
+        }
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the plugin's certificate is not for TLS servers (its extended key usage lacks serverAuth); reissue it".to_owned()
+        }
+        C::BadSignature => "the signature on the plugin's certificate is wrong".to_owned(),
+        C::BadEncoding => "the plugin's certificate is malformed".to_owned(),
+        C::Revoked => "the plugin's certificate has been revoked".to_owned(),
+        C::Other(other)
+            if other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity) =>
+        {
+            "the plugin's certificate is a CA certificate; name that very certificate in TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued".to_owned()
+        }
+        other => format!("the plugin's certificate was refused: {other}"),
     }
 }

@@ -276,8 +276,9 @@ fn classify(target: &Target, error: hyper_util::client::legacy::Error) -> Transp
                         target,
                         source: shared_io(e),
                     },
-                    ConnectError::Tls(e) => TransportError::TlsHandshake {
+                    ConnectError::Tls(e, reason) => TransportError::TlsHandshake {
                         target,
+                        reason: reason.clone(),
                         source: shared_io(e),
                     },
                     ConnectError::Timeout(after) => TransportError::ConnectTimeout {
@@ -315,6 +316,10 @@ fn what_happened(error: &(dyn StdError + 'static)) -> String {
             io_error.get_or_insert(e);
         }
         source = err.source();
+    }
+    #[cfg(feature = "tls")]
+    if let Some(alert) = io_error.and_then(crate::tls::alert_received) {
+        return alert;
     }
     let detail = io_error.map(|e| format!(" ({e})")).unwrap_or_default();
     match hyper_error {

@@ -20,6 +20,9 @@ use rcgen::{PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519};
 use support::certs::{self, Ca, Leaf};
 use support::{Server, call, echo};
 
+const UNKNOWN_ISSUER: &str = "the plugin's certificate is not signed by a CA we trust; name the \
+     CA's certificate (or the plugin's own, if self-signed) in the descriptor's TLSConfig.CAFile";
+
 /// A TLS plugin presenting `leaf`, whose descriptor's TLSConfig is `tls_json`
 /// with `{CA}` replaced by the path of `ca_pem`, written beside it.
 async fn plugin(
@@ -58,14 +61,9 @@ fn handshake_error(err: &TransportError) -> String {
 }
 
 /// The handshake error of a call to a plugin serving `leaf`, at `host`,
-/// described with `ca` as its CAFile.
+/// described with `ca` as its CAFile: what it says after "failed: ".
 async fn refused_with_ca(ca: &Ca, leaf: &Leaf, host: &str) -> String {
-    let server = plugin(leaf, None, host, r#"{"CAFile": "{CA}"}"#, Some(&ca.pem())).await;
-    handshake_error(
-        &call(&server.transport(), "/Echo.Echo", "")
-            .await
-            .unwrap_err(),
-    )
+    reason(&refused_with_ca_file(leaf, host, &ca.pem()).await)
 }
 
 #[tokio::test]
@@ -125,6 +123,7 @@ async fn a_certificate_from_another_ca_is_refused() {
     let chain = handshake_error(&err);
     assert!(chain.contains("UnknownIssuer"), "{chain}");
     assert!(matches!(err, TransportError::TlsHandshake { .. }));
+    assert_eq!(reason(&err), UNKNOWN_ISSUER);
     assert_eq!(
         server.seen().len(),
         0,
@@ -135,22 +134,30 @@ async fn a_certificate_from_another_ca_is_refused() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     let ca = Ca::new("test CA");
-    let chain = refused_with_ca(&ca, &ca.server(&["other.example"]), "localhost").await;
-    assert!(chain.contains("certificate not valid for name"), "{chain}");
+    assert_eq!(
+        refused_with_ca(&ca, &ca.server(&["other.example"]), "localhost").await,
+        "the plugin's certificate is not valid for localhost (it is for other.example); \
+         reissue it for localhost, or use a name it is valid for in the plugin's address"
+    );
 }
 
 #[tokio::test]
 async fn an_expired_certificate_is_refused() {
     let ca = Ca::new("test CA");
-    let chain = refused_with_ca(&ca, &ca.expired_server(&["localhost"]), "localhost").await;
-    assert!(chain.contains("certificate expired"), "{chain}");
+    assert_eq!(
+        refused_with_ca(&ca, &ca.expired_server(&["localhost"]), "localhost").await,
+        "the plugin's certificate has expired (it was valid until 2020-12-31T00:00:00Z); renew it"
+    );
 }
 
 #[tokio::test]
 async fn a_certificate_for_another_ip_is_refused() {
     let ca = Ca::new("test CA");
-    let chain = refused_with_ca(&ca, &ca.server(&["127.0.0.2"]), "127.0.0.1").await;
-    assert!(chain.contains("certificate not valid for name"), "{chain}");
+    assert_eq!(
+        refused_with_ca(&ca, &ca.server(&["127.0.0.2"]), "127.0.0.1").await,
+        "the plugin's certificate is not valid for 127.0.0.1 (it is for 127.0.0.2); \
+         reissue it for 127.0.0.1, or use a name it is valid for in the plugin's address"
+    );
 }
 
 #[tokio::test]
@@ -158,12 +165,175 @@ async fn a_self_signed_certificate_is_refused_by_default() {
     let leaf = certs::self_signed(&["localhost"]);
     // An empty TLSConfig: Docker would skip verification here; we do not.
     let server = plugin(&leaf, None, "localhost", "{}", None).await;
-    let chain = handshake_error(
-        &call(&server.transport(), "/Echo.Echo", "")
-            .await
-            .unwrap_err(),
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    let chain = handshake_error(&err);
+    assert!(
+        chain.contains("UnknownIssuer"),
+        "the rustls error is the source: {chain}"
     );
-    assert!(chain.contains("UnknownIssuer"), "{chain}");
+    assert_eq!(reason(&err), UNKNOWN_ISSUER);
+}
+
+/// The error of a call to a plugin serving `leaf` at `host`, whose CAFile
+/// holds `ca_pem`; it must be a handshake error, with no request sent.
+async fn refused_with_ca_file(leaf: &Leaf, host: &str, ca_pem: &str) -> TransportError {
+    let server = plugin(leaf, None, host, r#"{"CAFile": "{CA}"}"#, Some(ca_pem)).await;
+    let err = call(&server.transport(), "/Echo.Echo", "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::TlsHandshake { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.seen().len(),
+        0,
+        "no request may reach a refused server"
+    );
+    err
+}
+
+/// The sentence after "TLS handshake with ... failed: ".
+fn reason(err: &TransportError) -> String {
+    let text = err.to_string();
+    let (_, reason) = text.split_once(" failed: ").unwrap();
+    reason.to_owned()
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_that_is_the_ca_file_is_accepted() {
+    // What `openssl req -x509` makes: its own CA, served as the plugin's certificate
+    // and named as the CAFile. Go accepts it (a leaf found in the root pool); webpki
+    // alone refuses it as a CA used as an end entity.
+    let leaf = certs::self_signed_ca(&["localhost"]);
+    let server = plugin(
+        &leaf,
+        None,
+        "localhost",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&leaf.cert_pem),
+    )
+    .await;
+    let (status, body) = call(&server.transport(), "/Echo.Echo", "pinned")
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_ref()), (200, b"pinned".as_ref()));
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_among_others_in_the_ca_file_is_accepted_by_ip() {
+    let other = Ca::new("another CA");
+    let leaf = certs::self_signed_ca(&["127.0.0.1"]);
+    let bundle = format!("{}{}", other.pem(), leaf.cert_pem);
+    let server = plugin(
+        &leaf,
+        None,
+        "127.0.0.1",
+        r#"{"CAFile": "{CA}"}"#,
+        Some(&bundle),
+    )
+    .await;
+    assert_eq!(
+        call(&server.transport(), "/Echo.Echo", "").await.unwrap().0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_in_the_ca_file_is_still_checked_for_its_name() {
+    let leaf = certs::self_signed_ca(&["other.example"]);
+    let err = refused_with_ca_file(&leaf, "localhost", &leaf.cert_pem).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate is not valid for localhost (it is for other.example); \
+         reissue it for localhost, or use a name it is valid for in the plugin's address"
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_in_the_ca_file_is_still_checked_for_its_dates() {
+    let expired = certs::self_signed_ca_with(&["localhost"], |params| {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 12, 31);
+    });
+    let err = refused_with_ca_file(&expired, "localhost", &expired.cert_pem).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate has expired (it was valid until 2020-12-31T00:00:00Z); renew it"
+    );
+    let future = certs::self_signed_ca_with(&["localhost"], |params| {
+        params.not_before = rcgen::date_time_ymd(2999, 1, 1);
+        params.not_after = rcgen::date_time_ymd(3000, 1, 1);
+    });
+    let err = refused_with_ca_file(&future, "localhost", &future.cert_pem).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate is not valid yet; check the clocks of both machines"
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_in_the_ca_file_must_allow_server_auth() {
+    let client_only = certs::self_signed_ca_with(&["localhost"], |params| {
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    });
+    let err = refused_with_ca_file(&client_only, "localhost", &client_only.cert_pem).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate is not for TLS servers (its extended key usage lacks serverAuth); reissue it"
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_not_in_the_ca_file_is_refused_with_what_to_do() {
+    let leaf = certs::self_signed_ca(&["localhost"]);
+    let err = refused_with_ca_file(&leaf, "localhost", &Ca::new("test CA").pem()).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate is a CA certificate; name that very certificate in \
+         TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued"
+    );
+}
+
+#[tokio::test]
+async fn a_ca_certificate_issued_by_the_ca_file_but_not_in_it_is_refused_with_what_to_do() {
+    // Go accepts this one (it does not check a leaf's basicConstraints); we trust a
+    // CA certificate as a server's only when it is itself in the CAFile.
+    let ca = Ca::new("test CA");
+    let err = refused_with_ca_file(&ca.ca_server(&["localhost"]), "localhost", &ca.pem()).await;
+    assert_eq!(
+        reason(&err),
+        "the plugin's certificate is a CA certificate; name that very certificate in \
+         TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_http_plugin_behind_an_https_address_is_named_as_such() {
+    let server = support::tcp(echo()).await;
+    let address = server
+        .spec
+        .address()
+        .to_string()
+        .replace("tcp://", "https://");
+    let spec = plugin_transport::PluginSpec::from_json_text(
+        support::name(),
+        &format!(r#"{{"Addr": "{address}"}}"#),
+        server.dir.path().join("test-plugin.json"),
+    )
+    .unwrap();
+    let transport = Transport::for_spec(&spec, &TransportConfig::default()).unwrap();
+    let err = call(&transport, "/Echo.Echo", "").await.unwrap_err();
+    assert!(
+        matches!(err, TransportError::TlsHandshake { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        reason(&err),
+        "the plugin did not answer in TLS; if it serves plain HTTP, its address is tcp:// or http://, not https://"
+    );
 }
 
 #[tokio::test]
@@ -200,9 +370,12 @@ async fn mutual_tls_needs_a_client_certificate() {
         .unwrap_err();
     // TLS 1.3 lets the client finish its handshake before the server checks the
     // (missing) certificate, so the refusal arrives with the first response.
-    let text = format!("{err} / {:?}", err.source());
+    let text = err.to_string();
     assert!(
-        text.contains("CertificateRequired") || text.contains("certificate required"),
+        text.ends_with(
+            ": the plugin refused our client certificate (TLS alert CertificateRequired); \
+             set TLSConfig.CertFile and KeyFile to a certificate it trusts"
+        ),
         "{text}"
     );
     assert_eq!(server.seen().len(), 0);

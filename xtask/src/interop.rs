@@ -1,7 +1,8 @@
 //! `cargo xtask interop` and `cargo xtask bench --interop`: our crates against
 //! Docker's own plugin code. Needs Debian's `golang-go` and
 //! `golang-github-docker-docker-dev` (Docker 20.10's `pkg/plugins`, built in
-//! GOPATH mode); installs them with apt-get when missing and running as root.
+//! GOPATH mode), and `openssl` (for a certificate made as users make them);
+//! installs them with apt-get when missing and running as root.
 //! Builds the Go programs in `interop/go/` and runs the `interop` crate's
 //! binary (see interop/README.md).
 
@@ -17,7 +18,7 @@ use crate::command::{output, step};
 const GOPATH: &str = "/usr/share/gocode";
 /// A file the Docker package must have put there.
 const DOCKER_PLUGINS: &str = "/usr/share/gocode/src/github.com/docker/docker/pkg/plugins/client.go";
-const PACKAGES: &[&str] = &["golang-go", "golang-github-docker-docker-dev"];
+const PACKAGES: &[&str] = &["golang-go", "golang-github-docker-docker-dev", "openssl"];
 /// The Go programs, each a directory under `interop/go/`.
 const GO_PROGRAMS: &[&str] = &["dockerhost", "goplugin"];
 
@@ -120,7 +121,11 @@ fn have_packages() -> bool {
         .arg("version")
         .output()
         .is_ok_and(|out| out.status.success());
-    go && Path::new(DOCKER_PLUGINS).is_file()
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    go && openssl && Path::new(DOCKER_PLUGINS).is_file()
 }
 
 fn ensure_packages(root: &Path) -> Result<(), String> {

@@ -63,6 +63,20 @@ impl Ca {
         }
     }
 
+    /// A server certificate for these names that is itself a CA
+    /// (`basicConstraints CA:TRUE`), issued by this CA.
+    pub fn ca_server(&self, names: &[&str]) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf {
+            cert_pem: cert.pem(),
+            key,
+        }
+    }
+
     /// A client certificate for `key`.
     pub fn client(&self, key: KeyPair) -> Leaf {
         self.leaf(&["client.test"], key, ExtendedKeyUsagePurpose::ClientAuth)
@@ -97,6 +111,29 @@ pub fn self_signed(names: &[&str]) -> Leaf {
         .unwrap()
         .self_signed(&key)
         .unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key,
+    }
+}
+
+/// A self-signed certificate that is its own CA (`basicConstraints CA:TRUE`,
+/// no extended key usage), as `openssl req -x509` makes by default.
+pub fn self_signed_ca(names: &[&str]) -> Leaf {
+    self_signed_ca_with(names, |_| {})
+}
+
+/// [`self_signed_ca`] with its parameters changed by `change` first.
+pub fn self_signed_ca_with(names: &[&str], change: impl FnOnce(&mut CertificateParams)) -> Leaf {
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "self-signed plugin");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    change(&mut params);
+    let cert = params.self_signed(&key).unwrap();
     Leaf {
         cert_pem: cert.pem(),
         key,
