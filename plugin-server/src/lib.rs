@@ -59,7 +59,10 @@ pub use error::ServerError;
 pub use handler::{BodyStream, BoxError, HandlerError};
 pub use listen::UnixOptions;
 pub use plugin_spec::{PluginName, PluginSpec};
-pub use server::{DEFAULT_MAX_REQUEST_BODY, PluginServer};
+pub use server::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_REQUEST_BODY, PluginServer,
+};
 pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};
 pub use serving::{Serving, ShutdownHandle};
 #[cfg(feature = "tls")]

@@ -16,6 +16,17 @@ use crate::handler::{self, BoxError, HandlerError, Route};
 /// The default limit on a request body: 16 MiB.
 pub const DEFAULT_MAX_REQUEST_BODY: u64 = 16 * 1024 * 1024;
 
+/// The default limit on open connections per listener: 1024.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The default idle keep-alive timeout: 120 s, longer than the 90 s for which
+/// plugin-transport keeps an idle connection, so a host of ours closes first.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default time a client has to send a request's headers once it has
+/// started: 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A plugin: its name, the subsystems it implements (its `Plugin.Activate`
 /// answer) and a handler per method. Cheap to clone; serve it on as many
 /// listeners as you like ([`serve_unix`](Self::serve_unix),
@@ -40,6 +51,20 @@ pub const DEFAULT_MAX_REQUEST_BODY: u64 = 16 * 1024 * 1024;
 /// assert_eq!(server.manifest(), ["Greeter"]);
 /// # Ok::<(), plugin_spec::SpecError>(())
 /// ```
+///
+/// # What a server holds
+///
+/// Each listener bounds what clients can make it hold:
+///
+/// | setting | default | beyond it |
+/// | --- | --- | --- |
+/// | [`max_connections`](Self::max_connections) | [1024](DEFAULT_MAX_CONNECTIONS) | new connections are not accepted until one closes: they wait in the listen backlog (1024 deep); past that a unix-socket connect fails at once (`EAGAIN`) and a TCP client's kernel retries its SYN. Connections already open go on being answered. |
+/// | [`idle_timeout`](Self::idle_timeout) | [120 s](DEFAULT_IDLE_TIMEOUT) | a connection with no request in progress (before its first request, or between keep-alive requests) is closed |
+/// | [`header_read_timeout`](Self::header_read_timeout) | [30 s](DEFAULT_HEADER_READ_TIMEOUT) | a client that started a request and has not finished its headers is disconnected |
+/// | [`max_request_body`](Self::max_request_body) | [16 MiB](DEFAULT_MAX_REQUEST_BODY) | answered 413 |
+///
+/// A connection that has sent nothing yet holds no HTTP buffers: hyper's are
+/// made when its first bytes arrive.
 #[derive(Clone)]
 pub struct PluginServer {
     pub(crate) inner: Arc<Inner>,
@@ -51,6 +76,9 @@ pub(crate) struct Inner {
     pub(crate) routes: HashMap<String, Route>,
     pub(crate) max_request_body: u64,
     pub(crate) grace_period: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for PluginServer {
@@ -63,6 +91,9 @@ impl std::fmt::Debug for PluginServer {
             .field("methods", &methods)
             .field("max_request_body", &self.inner.max_request_body)
             .field("grace_period", &self.inner.grace_period)
+            .field("max_connections", &self.inner.max_connections)
+            .field("idle_timeout", &self.inner.idle_timeout)
+            .field("header_read_timeout", &self.inner.header_read_timeout)
             .finish()
     }
 }
@@ -77,6 +108,9 @@ impl PluginServer {
                 routes: HashMap::new(),
                 max_request_body: DEFAULT_MAX_REQUEST_BODY,
                 grace_period: Duration::from_secs(10),
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             }),
         }
     }
@@ -92,6 +126,9 @@ impl PluginServer {
                     routes: old.routes.clone(),
                     max_request_body: old.max_request_body,
                     grace_period: old.grace_period,
+                    max_connections: old.max_connections,
+                    idle_timeout: old.idle_timeout,
+                    header_read_timeout: old.header_read_timeout,
                 };
                 f(&mut inner);
                 self.inner = Arc::new(inner);
@@ -172,6 +209,31 @@ impl PluginServer {
     #[must_use]
     pub fn grace_period(self, grace: Duration) -> Self {
         self.edit(|inner| inner.grace_period = grace)
+    }
+
+    /// The most connections each listener keeps open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`], 0 is taken as 1). At the limit, new
+    /// connections are left in the listen backlog until one closes; those
+    /// open are answered as before.
+    #[must_use]
+    pub fn max_connections(self, connections: usize) -> Self {
+        self.edit(|inner| inner.max_connections = connections.max(1))
+    }
+
+    /// How long a connection may sit with no request in progress, before its
+    /// first request or between keep-alive requests, before it is closed
+    /// (default [`DEFAULT_IDLE_TIMEOUT`]; `Duration::MAX` for never).
+    #[must_use]
+    pub fn idle_timeout(self, timeout: Duration) -> Self {
+        self.edit(|inner| inner.idle_timeout = timeout)
+    }
+
+    /// How long a client has, once the first bytes of a request arrive, to
+    /// send all of its headers before it is disconnected (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; `Duration::MAX` for never).
+    #[must_use]
+    pub fn header_read_timeout(self, timeout: Duration) -> Self {
+        self.edit(|inner| inner.header_read_timeout = timeout)
     }
 
     /// The plugin's name.

@@ -5,24 +5,24 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use plugin_spec::{Address, PluginSpec};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::files::OwnedFile;
+use crate::handler::BoxError;
 use crate::server::Inner;
-use crate::service::respond;
-
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::service::{ResponseBody, respond};
 
 /// How long a TLS client may take to finish its handshake.
 #[cfg(feature = "tls")]
@@ -178,16 +178,39 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     files: Arc<Vec<OwnedFile>>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(
+        inner.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let mut connections = JoinSet::new();
     loop {
+        // A slot first: at the limit, new connections stay in the listen
+        // backlog, unaccepted, until one of ours closes.
+        let slot = tokio::select! {
+            biased;
+            () = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        if slots.available_permits() == 0 {
+            tracing::debug!(
+                plugin = %inner.name,
+                max_connections = inner.max_connections,
+                "at the connection limit: new connections wait until one closes"
+            );
+        }
         tokio::select! {
             biased;
             () = stopped(&mut stop) => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok(conn) => {
-                    connections.spawn(connection(conn, Arc::clone(&inner), graceful.watcher()));
+                    let (inner, stop) = (Arc::clone(&inner), stop.clone());
+                    connections.spawn(async move {
+                        connection(conn, inner, stop).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     // Out of file descriptors, say: wait a moment rather than spin.
@@ -203,7 +226,10 @@ async fn accept_loop(
     }
     let busy = connections.len();
     tracing::info!(plugin = %inner.name, connections = busy, "plugin stopping: no new connections; waiting for requests in flight");
-    if tokio::time::timeout(inner.grace_period, graceful.shutdown())
+    // Each connection saw the stop too: idle ones close at once, busy ones
+    // after their answer.
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(inner.grace_period, drained)
         .await
         .is_err()
     {
@@ -217,18 +243,37 @@ async fn accept_loop(
     tracing::info!(plugin = %inner.name, "plugin stopped");
 }
 
-async fn connection(accepted: Accepted, inner: Arc<Inner>, watcher: Watcher) {
+async fn connection(accepted: Accepted, inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    let activity = Arc::new(Activity::new());
     match accepted {
-        Accepted::Unix(stream) => serve_io(stream, inner, watcher).await,
+        Accepted::Unix(stream) => {
+            let first = first_byte(
+                || stream.readable(),
+                |b| stream.try_read(b),
+                &inner,
+                &mut stop,
+            );
+            if let Some(first) = first.await {
+                Box::pin(serve_io(stream, Some(first), inner, activity, stop)).await;
+            }
+        }
         Accepted::Tcp(stream) => {
             let _ = stream.set_nodelay(true);
-            serve_io(stream, inner, watcher).await;
+            let first = first_byte(
+                || stream.readable(),
+                |b| stream.try_read(b),
+                &inner,
+                &mut stop,
+            );
+            if let Some(first) = first.await {
+                Box::pin(serve_io(stream, Some(first), inner, activity, stop)).await;
+            }
         }
         #[cfg(feature = "tls")]
         Accepted::Tls(stream, acceptor) => {
             let _ = stream.set_nodelay(true);
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => serve_io(stream, inner, watcher).await,
+                Ok(Ok(stream)) => Box::pin(serve_io(stream, None, inner, activity, stop)).await,
                 Ok(Err(e)) => tracing::debug!(plugin = %inner.name, "TLS handshake failed: {e}"),
                 Err(_) => tracing::debug!(plugin = %inner.name, "TLS handshake timed out"),
             }
@@ -236,24 +281,302 @@ async fn connection(accepted: Accepted, inner: Arc<Inner>, watcher: Watcher) {
     }
 }
 
-async fn serve_io<S>(stream: S, inner: Arc<Inner>, watcher: Watcher)
+/// Reads a new connection's first byte before hyper is given it, so a
+/// connection that sends nothing holds no HTTP buffers (hyper makes 16 KiB of
+/// them per connection) and a task of a few hundred bytes. `None` when the
+/// client closed or failed first, stayed quiet for the idle timeout, or the
+/// server is stopping.
+async fn first_byte<R, F>(
+    readable: impl Fn() -> F,
+    try_read: R,
+    inner: &Inner,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<u8>
 where
+    F: Future<Output = io::Result<()>>,
+    R: Fn(&mut [u8]) -> io::Result<usize>,
+{
+    let read = async {
+        let mut byte = [0u8; 1];
+        loop {
+            // Readiness can be reported before any byte is there (always, for
+            // a new socket): the read tells.
+            readable().await.ok()?;
+            match try_read(&mut byte) {
+                Ok(0) => return None,
+                Ok(_) => return Some(byte[0]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => {
+                    tracing::debug!(plugin = %inner.name, "connection failed before its first request: {e}");
+                    return None;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        first = read => first,
+        () = after(inner.idle_timeout) => {
+            tracing::debug!(plugin = %inner.name, "closing a connection that sent nothing within the idle timeout");
+            None
+        }
+        () = stopped(stop) => None,
+    }
+}
+
+/// Sleeps for `duration`, or forever when the deadline is past what an
+/// `Instant` can hold.
+async fn after(duration: Duration) {
+    match Instant::now().checked_add(duration) {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve_io<S>(
+    stream: S,
+    first: Option<u8>,
+    inner: Arc<Inner>,
+    activity: Arc<Activity>,
+    mut stop: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| {
-        let inner = Arc::clone(&inner);
-        async move { Ok::<_, Infallible>(respond(inner, request).await) }
-    });
+    let (idle_timeout, header_read_timeout) = (inner.idle_timeout, inner.header_read_timeout);
+    let name = inner.name.clone();
+    let service = {
+        let activity = Arc::clone(&activity);
+        service_fn(move |request| {
+            let inner = Arc::clone(&inner);
+            let request_done = activity.request_started();
+            async move {
+                let response = respond(inner, request).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _done: request_done,
+                }))
+            }
+        })
+    };
+    let io = Watched {
+        io: stream,
+        first,
+        activity: Arc::clone(&activity),
+    };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Ours below: hyper's would also run while the connection is idle.
+        .header_read_timeout(None)
         .keep_alive(true)
         // A client that shuts down its sending side once its request is out
         // still gets the answer, as from Go's server; without this hyper
         // sometimes closed the connection first (found by fuzzing).
         .half_close(true)
-        .serve_connection(TokioIo::new(stream), service);
-    if let Err(e) = watcher.watch(connection).await {
-        tracing::debug!("connection ended: {e}");
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        // Once closing, an idle connection is hyper's to close: no deadline.
+        let deadline = activity
+            .deadline(idle_timeout, header_read_timeout)
+            .filter(|(_, phase)| !(closing && matches!(phase, Phase::Idle(_))));
+        let expiry = async {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ended = connection.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(plugin = %name, "connection ended: {e}");
+                }
+                return;
+            }
+            () = stopped(&mut stop), if !closing => {
+                // Idle: closed at once; busy: after the answer in progress.
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = activity.changed.notified() => {}
+            () = expiry => match activity.deadline(idle_timeout, header_read_timeout) {
+                Some((at, Phase::Idle(_))) if at <= Instant::now() && !closing => {
+                    tracing::debug!(plugin = %name, "closing a connection idle for {idle_timeout:?}");
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                Some((at, Phase::Head(_))) if at <= Instant::now() => {
+                    tracing::debug!(plugin = %name, "disconnecting a client that did not send its headers within {header_read_timeout:?}");
+                    return;
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
+/// Where a connection is: idle since an instant, reading a request's headers
+/// since an instant, or with requests in progress.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Idle(Instant),
+    Head(Instant),
+    Busy(usize),
+}
+
+/// A connection's [`Phase`], kept by its reads and its requests, and the
+/// notice its watchdog waits on.
+#[derive(Debug)]
+struct Activity {
+    phase: Mutex<Phase>,
+    changed: Notify,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            phase: Mutex::new(Phase::Idle(Instant::now())),
+            changed: Notify::new(),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(Phase) -> Option<Phase>) {
+        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(next) = change(*phase) {
+            *phase = next;
+            drop(phase);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Bytes arrived: an idle connection is now reading a request.
+    fn read(&self) {
+        self.update(|phase| match phase {
+            Phase::Idle(_) => Some(Phase::Head(Instant::now())),
+            Phase::Head(_) | Phase::Busy(_) => None,
+        });
+    }
+
+    /// A request's headers are in; the connection is busy until the returned
+    /// guard is dropped (its answer sent, or abandoned).
+    fn request_started(self: &Arc<Self>) -> RequestDone {
+        self.update(|phase| match phase {
+            Phase::Busy(n) => Some(Phase::Busy(n.saturating_add(1))),
+            Phase::Idle(_) | Phase::Head(_) => Some(Phase::Busy(1)),
+        });
+        RequestDone(Arc::clone(self))
+    }
+
+    /// When the connection's phase runs out, if it can.
+    fn deadline(&self, idle: Duration, head: Duration) -> Option<(Instant, Phase)> {
+        let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        match phase {
+            Phase::Idle(since) => since.checked_add(idle).map(|at| (at, phase)),
+            Phase::Head(since) => since.checked_add(head).map(|at| (at, phase)),
+            Phase::Busy(_) => None,
+        }
+    }
+}
+
+/// Marks a request done when dropped.
+#[derive(Debug)]
+struct RequestDone(Arc<Activity>);
+
+impl Drop for RequestDone {
+    fn drop(&mut self) {
+        self.0.update(|phase| match phase {
+            Phase::Busy(n) if n > 1 => Some(Phase::Busy(n - 1)),
+            Phase::Busy(_) => Some(Phase::Idle(Instant::now())),
+            Phase::Idle(_) | Phase::Head(_) => None,
+        });
+    }
+}
+
+/// A response body that marks its request done once hyper drops it.
+struct Tracked {
+    body: ResponseBody,
+    _done: RequestDone,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The connection's stream, telling its [`Activity`] when bytes arrive; it
+/// gives back first the byte [`first_byte`] read.
+struct Watched<S> {
+    io: S,
+    first: Option<u8>,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() > 0 {
+            if let Some(byte) = self.first.take() {
+                buf.put_slice(&[byte]);
+                self.activity.read();
+                // The rest of what arrived comes in the same read: given one
+                // byte, hyper would grow its 8 KiB buffer to 16 KiB for the next.
+                // Pending or an error shows again on hyper's next read.
+                let _ = Pin::new(&mut self.io).poll_read(cx, buf);
+                return Poll::Ready(Ok(()));
+            }
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, data)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

@@ -45,19 +45,61 @@ async fn timed_call(path: &std::path::Path) -> Duration {
 
 /// Opens `count` connections to `path` from a Python child (so their file
 /// descriptors are not this process's) and holds them until stdin closes.
+/// With a request (argument 3), each connection first makes that call and
+/// reads the start of its answer, so the server holds it as an idle keep-alive
+/// connection; without, it never sends a byte.
 const HOLDER: &str = r#"
 import resource, socket, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 path, count = sys.argv[1], int(sys.argv[2])
+request = sys.argv[3].encode() if len(sys.argv) > 3 else None
 held = []
 for i in range(count):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
+    if request is not None:
+        s.sendall(request)
+        if not s.recv(4096).startswith(b"HTTP/1.1 200 OK"):
+            sys.exit("not answered 200")
     held.append(s)
 print("holding", len(held), flush=True)
 sys.stdin.read()
 "#;
+
+/// Holds `count` connections to `path` (each after one call, with `used`),
+/// measures a call and this process's resident set while they are held, and
+/// lets them go: (the call's time, resident MiB while held).
+async fn while_holding(path: &std::path::Path, count: usize, used: bool) -> (Duration, f64) {
+    let mut command = tokio::process::Command::new("python3");
+    command
+        .arg("-c")
+        .arg(HOLDER)
+        .arg(path)
+        .arg(count.to_string());
+    if used {
+        let request = docker_request("Echo.Echo", r#"{"once":"then idle"}"#);
+        command.arg(String::from_utf8(request).unwrap());
+    }
+    let mut holder = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 is needed for this test (.ci/run installs it)");
+    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("opening the connections took over 60 s")
+        .unwrap();
+    assert_eq!(said, Some(format!("holding {count}")));
+    let busy = timed_call(path).await;
+    let during = resident_mib();
+    // Let go of them all at once.
+    drop(holder.stdin.take());
+    assert!(holder.wait().await.unwrap().success());
+    (busy, during)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_idle_connections_do_not_stop_the_server_answering() {
@@ -70,38 +112,32 @@ async fn ten_thousand_idle_connections_do_not_stop_the_server_answering() {
     );
     let dir = Dir::new();
     let path = dir.join("busy.sock");
-    let _serving = support::test_server().serve_unix(&path).unwrap();
-    let quiet = timed_call(&path).await;
-    let before = resident_mib();
-    let mut holder = tokio::process::Command::new("python3")
-        .arg("-c")
-        .arg(HOLDER)
-        .arg(&path)
-        .arg(IDLE.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 is needed for this test (.ci/run installs it)");
-    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
-    let said = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("opening the connections took over 60 s")
+    let _serving = support::test_server()
+        .max_connections(IDLE + 64)
+        .serve_unix(&path)
         .unwrap();
-    assert_eq!(said.as_deref(), Some("holding 10000"));
-    let busy = timed_call(&path).await;
-    let during = resident_mib();
-    // Let go of them all at once.
-    drop(holder.stdin.take());
-    holder.wait().await.unwrap();
+    let quiet_call = timed_call(&path).await;
+    let before = resident_mib();
+    let (silent_call, silent_mib) = while_holding(&path, IDLE, false).await;
+    let after_silent = timed_call(&path).await;
+    let (kept_call, kept_mib) = while_holding(&path, IDLE, true).await;
     let after = timed_call(&path).await;
+    let per_connection_kib = |mib: f64| (mib - before) * 1024.0 / IDLE as f64;
     eprintln!(
-        "{IDLE} idle connections: a call took {quiet:?} before, {busy:?} during, {after:?} after; resident {before:.1} MiB before, {during:.1} MiB while held"
+        "{IDLE} idle connections: a call took {quiet_call:?} before; \
+         {silent_call:?} while {IDLE} that never sent were held ({silent_mib:.1} MiB resident, \
+         {:.1} KiB each), {after_silent:?} after; \
+         {kept_call:?} while {IDLE} kept alive after one call were held ({kept_mib:.1} MiB, \
+         {:.1} KiB each), {after:?} after; {before:.1} MiB resident before",
+        per_connection_kib(silent_mib),
+        per_connection_kib(kept_mib),
     );
-    assert!(
-        busy < Duration::from_secs(1),
-        "{busy:?} with {IDLE} idle connections"
-    );
+    for busy in [silent_call, kept_call] {
+        assert!(
+            busy < Duration::from_secs(1),
+            "{busy:?} with {IDLE} idle connections"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,7 +126,7 @@ pub async fn exchange_on(stream: &mut UnixStream, request: &[u8]) -> Raw {
         .expect("no response within 10 s")
 }
 
-async fn read_response(stream: &mut UnixStream) -> Raw {
+pub async fn read_response(stream: &mut UnixStream) -> Raw {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

@@ -1,0 +1,207 @@
+//! What a server holds is bounded: open connections (new ones wait, open ones
+//! are answered), idle keep-alive connections (closed after the idle timeout),
+//! and clients slow to send their headers (cut at the header-read timeout).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use plugin_server::HandlerError;
+use support::{Dir, docker_request, exchange_on, read_response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+/// A fresh keep-alive connection that has had one call answered.
+async fn answered_connection(path: &std::path::Path, text: &str) -> UnixStream {
+    let mut stream = UnixStream::connect(path).await.unwrap();
+    let body = format!("{text:?}");
+    let raw = exchange_on(&mut stream, &docker_request("Echo.Echo", &body)).await;
+    assert_eq!(raw.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(raw.body_text(), body);
+    stream
+}
+
+/// How long until the server closes `stream` (end of file or reset), at most
+/// `within`.
+async fn closed_after(stream: &mut UnixStream, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(within, stream.read(&mut buf))
+        .await
+        .unwrap_or_else(|_| panic!("the server kept the connection open for {within:?}"));
+    match read {
+        Ok(0) | Err(_) => started.elapsed(),
+        Ok(n) => panic!("expected the connection closed, got {:?}", &buf[..n]),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_limit_new_connections_wait_and_open_ones_keep_answering() {
+    let dir = Dir::new();
+    let path = dir.join("limit.sock");
+    let _serving = support::test_server()
+        .max_connections(3)
+        .serve_unix(&path)
+        .unwrap();
+    let mut held = Vec::new();
+    for i in 0..3 {
+        held.push(answered_connection(&path, &format!("held {i}")).await);
+    }
+    // A fourth client: the kernel takes its connection and its request into
+    // the listen backlog, but the server does not accept it yet.
+    let mut waiting = UnixStream::connect(&path).await.unwrap();
+    waiting
+        .write_all(&docker_request("Echo.Echo", r#""waited""#))
+        .await
+        .unwrap();
+    // The three open connections go on being answered.
+    for round in 0..5 {
+        for (i, stream) in held.iter_mut().enumerate() {
+            let body = format!(r#""round {round} on {i}""#);
+            let raw = exchange_on(stream, &docker_request("Echo.Echo", &body)).await;
+            assert_eq!(
+                (raw.status_line.as_str(), raw.body_text()),
+                ("HTTP/1.1 200 OK", body.as_str())
+            );
+        }
+    }
+    let mut byte = [0u8; 1];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), waiting.read(&mut byte))
+            .await
+            .is_err(),
+        "a connection beyond the limit of 3 was served"
+    );
+    // One of the three leaves: the fourth is accepted and answered.
+    drop(held.pop());
+    let raw = tokio::time::timeout(Duration::from_secs(10), read_response(&mut waiting))
+        .await
+        .expect("the waiting connection was not served once a slot was free");
+    assert_eq!(
+        (raw.status_line.as_str(), raw.body_text()),
+        ("HTTP/1.1 200 OK", r#""waited""#)
+    );
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_is_closed_after_the_idle_timeout() {
+    let dir = Dir::new();
+    let path = dir.join("quiet.sock");
+    let idle = Duration::from_millis(300);
+    let _serving = support::test_server()
+        .idle_timeout(idle)
+        .serve_unix(&path)
+        .unwrap();
+    let mut quiet = UnixStream::connect(&path).await.unwrap();
+    let took = closed_after(&mut quiet, Duration::from_secs(10)).await;
+    assert!(
+        took >= idle - Duration::from_millis(20),
+        "closed after {took:?}, before the idle timeout {idle:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_is_closed_after_the_idle_timeout_and_not_before() {
+    let dir = Dir::new();
+    let path = dir.join("idle.sock");
+    let idle = Duration::from_millis(400);
+    let _serving = support::test_server()
+        .idle_timeout(idle)
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = answered_connection(&path, "first").await;
+    // Each call starts the idle time again: four calls 200 ms apart span
+    // twice the idle timeout on one connection.
+    for i in 0..4 {
+        tokio::time::sleep(idle / 2).await;
+        let body = format!(r#""again {i}""#);
+        let raw = exchange_on(&mut stream, &docker_request("Echo.Echo", &body)).await;
+        assert_eq!(raw.body_text(), body);
+    }
+    let took = closed_after(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        took >= idle - Duration::from_millis(20),
+        "closed after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_longer_than_the_idle_timeout_is_not_cut() {
+    let dir = Dir::new();
+    let path = dir.join("busy.sock");
+    let _serving = support::test_server()
+        .idle_timeout(Duration::from_millis(100))
+        .handle_raw("Test.Slow", |body: Bytes| async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok::<_, HandlerError>(body)
+        })
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = UnixStream::connect(&path).await.unwrap();
+    let raw = exchange_on(&mut stream, &docker_request("Test.Slow", r#""slow""#)).await;
+    assert_eq!(
+        (raw.status_line.as_str(), raw.body_text()),
+        ("HTTP/1.1 200 OK", r#""slow""#)
+    );
+}
+
+#[tokio::test]
+async fn a_client_slow_to_send_its_headers_is_cut_at_the_header_read_timeout() {
+    let dir = Dir::new();
+    let path = dir.join("slow.sock");
+    let header_read = Duration::from_millis(300);
+    let _serving = support::test_server()
+        .header_read_timeout(header_read)
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = UnixStream::connect(&path).await.unwrap();
+    let request = docker_request("Echo.Echo", "{}");
+    stream.write_all(&request[..20]).await.unwrap();
+    let took = closed_after(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        took >= header_read - Duration::from_millis(20),
+        "cut after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_header_read_timeout_does_not_bound_an_idle_keep_alive_connection() {
+    let dir = Dir::new();
+    let path = dir.join("patient.sock");
+    let header_read = Duration::from_millis(100);
+    let _serving = support::test_server()
+        .header_read_timeout(header_read)
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = answered_connection(&path, "first").await;
+    // Idle for three header-read timeouts: still open, and answered.
+    tokio::time::sleep(header_read * 3).await;
+    let raw = exchange_on(&mut stream, &docker_request("Echo.Echo", r#""later""#)).await;
+    assert_eq!(
+        (raw.status_line.as_str(), raw.body_text()),
+        ("HTTP/1.1 200 OK", r#""later""#)
+    );
+}
+
+#[tokio::test]
+async fn timeouts_of_duration_max_mean_never_and_do_not_panic() {
+    let dir = Dir::new();
+    let path = dir.join("forever.sock");
+    let _serving = support::test_server()
+        .idle_timeout(Duration::MAX)
+        .header_read_timeout(Duration::MAX)
+        .max_connections(usize::MAX)
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = answered_connection(&path, "first").await;
+    let raw = exchange_on(&mut stream, &docker_request("Echo.Echo", r#""second""#)).await;
+    assert_eq!(raw.body_text(), r#""second""#);
+}
