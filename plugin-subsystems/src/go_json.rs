@@ -14,9 +14,12 @@ use serde_json::{Map, Value};
 /// match first, else a case-insensitive one) and drops keys that match no
 /// field, and keys whose value is `null` (Go leaves the zero value for them,
 /// which is our default). A top-level `null` becomes `{}`: Go decodes it as
-/// the zero value too.
-pub(crate) fn canonicalize(value: Value, fields: &[&str]) -> Value {
-    match value {
+/// the zero value too. Anything but an object or `null` is refused, as Go
+/// refuses it ("cannot unmarshal array into Go value of type ..."): serde's
+/// derived decoder would take an array as the fields in order, so `[true]`
+/// would have been an authz `{"Allow": true}`.
+pub(crate) fn canonicalize(value: Value, fields: &[&str]) -> Result<Value, String> {
+    let found = match value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
             for (key, v) in map {
@@ -32,11 +35,15 @@ pub(crate) fn canonicalize(value: Value, fields: &[&str]) -> Value {
                     out.insert((*field).to_owned(), v);
                 }
             }
-            Value::Object(out)
+            return Ok(Value::Object(out));
         }
-        Value::Null => Value::Object(Map::new()),
-        other => other,
-    }
+        Value::Null => return Ok(Value::Object(Map::new())),
+        Value::Array(_) => "an array",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+    };
+    Err(format!("expected a JSON object, found {found}"))
 }
 
 /// Implements `Serialize` and Go-style `Deserialize` for a struct that derives
@@ -53,7 +60,8 @@ macro_rules! go_json {
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
-                let value = $crate::go_json::canonicalize(value, &[$($field),*]);
+                let value = $crate::go_json::canonicalize(value, &[$($field),*])
+                    .map_err(<D::Error as serde::de::Error>::custom)?;
                 $ty::deserialize(value).map_err(<D::Error as serde::de::Error>::custom)
             }
         }
@@ -125,11 +133,28 @@ mod tests {
     fn keys_are_renamed_as_go_matches_them() {
         let value = serde_json::json!({"name": "x", "OPTS": {"k": "v"}, "Unknown": 1, "ID": null});
         let out = canonicalize(value, &["Name", "Opts", "ID"]);
-        assert_eq!(out, serde_json::json!({"Name": "x", "Opts": {"k": "v"}}));
-        assert_eq!(canonicalize(Value::Null, &["Name"]), serde_json::json!({}));
         assert_eq!(
-            canonicalize(serde_json::json!([1]), &["Name"]),
-            serde_json::json!([1])
+            out,
+            Ok(serde_json::json!({"Name": "x", "Opts": {"k": "v"}}))
         );
+        assert_eq!(
+            canonicalize(Value::Null, &["Name"]),
+            Ok(serde_json::json!({}))
+        );
+    }
+
+    #[test]
+    fn anything_but_an_object_or_null_is_refused_as_go_refuses_it() {
+        for (value, found) in [
+            (serde_json::json!([true]), "an array"),
+            (serde_json::json!(true), "a boolean"),
+            (serde_json::json!(1), "a number"),
+            (serde_json::json!("x"), "a string"),
+        ] {
+            assert_eq!(
+                canonicalize(value, &["Allow"]),
+                Err(format!("expected a JSON object, found {found}"))
+            );
+        }
     }
 }

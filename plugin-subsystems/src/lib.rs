@@ -6,7 +6,7 @@
 //! | [`volume`] | `VolumeDriver` | [`volume::VolumeDriverClient`] | [`volume::VolumeDriver`] |
 //! | [`network`] | `NetworkDriver` | [`network::NetworkDriverClient`] | [`network::NetworkDriver`] |
 //! | [`ipam`] | `IpamDriver` | [`ipam::IpamDriverClient`] | [`ipam::IpamDriver`] |
-//! | [`authz`] | `authz` (`AuthZPlugin`) | [`authz::AuthzClient`] | [`authz::Authorizer`] |
+//! | [`authz`] | `authz` (`AuthZPlugin`) | [`authz::AuthzClient`], [`authz::AuthzGate`] (fails closed) | [`authz::Authorizer`] |
 //! | [`logdriver`] | `LogDriver` | [`logdriver::LogDriverClient`] | [`logdriver::LogDriver`] |
 //! | [`secrets`] | `secretprovider` | [`secrets::SecretProviderClient`] | [`secrets::SecretProvider`] |
 //! | [`metrics`] | `MetricsCollector` | [`metrics::MetricsCollectorClient`] | [`metrics::MetricsCollector`] |
@@ -15,7 +15,7 @@
 //! names and its `omitempty`, null and empty behaviour (requests as the engine
 //! writes them, answers as go-plugins-helpers writes them), and the method
 //! names as constants. Decoding is Go's: keys in any case, unknown keys
-//! ignored, `null` as the zero value. Base64 fields are bytes. The typed
+//! ignored, `null` as the zero value, anything but an object refused. Base64 fields are bytes. The typed
 //! clients apply the engine's rule that a 200 answer with an error field set
 //! is a failure (`Err`; `Error` for IPAM; authz acts on `Allow` and `Msg`).
 //! The features `client` and `server` (both default) bring the two sides.

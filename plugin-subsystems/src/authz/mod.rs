@@ -20,7 +20,7 @@ mod client;
 mod server;
 
 #[cfg(feature = "client")]
-pub use client::AuthzClient;
+pub use client::{AuthzClient, AuthzDecision, AuthzGate, MAX_AUTHZ_BODY};
 #[cfg(feature = "server")]
 pub use server::Authorizer;
 #[cfg(feature = "server")]
