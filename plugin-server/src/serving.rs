@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use plugin_spec::{Address, PluginSpec};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::files::OwnedFile;
@@ -373,18 +373,20 @@ async fn serve_io<S>(
         .half_close(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
+    // The watchdog does not follow each request: it wakes at the earliest
+    // moment a timeout could run out, and looks at the connection's phase
+    // then. Requests cost no timer and no wake-up.
+    let mut next = activity.check(Instant::now(), idle_timeout, header_read_timeout);
+    let sleep = tokio::time::sleep_until(far_future());
+    tokio::pin!(sleep);
     let mut closing = false;
     loop {
-        // Once closing, an idle connection is hyper's to close: no deadline.
-        let deadline = activity
-            .deadline(idle_timeout, header_read_timeout)
-            .filter(|(_, phase)| !(closing && matches!(phase, Phase::Idle(_))));
-        let expiry = async {
-            match deadline {
-                Some((at, _)) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        match next {
+            Check::Later(at) => sleep.as_mut().reset(at.into()),
+            Check::Never => sleep.as_mut().reset(far_future()),
+            Check::Idle | Check::HeadTimeout => {}
+        }
+        let armed = matches!(next, Check::Later(_));
         tokio::select! {
             ended = connection.as_mut() => {
                 if let Err(e) = ended {
@@ -397,21 +399,45 @@ async fn serve_io<S>(
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = activity.changed.notified() => {}
-            () = expiry => match activity.deadline(idle_timeout, header_read_timeout) {
-                Some((at, Phase::Idle(_))) if at <= Instant::now() && !closing => {
-                    tracing::debug!(plugin = %name, "closing a connection idle for {idle_timeout:?}");
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
-                Some((at, Phase::Head(_))) if at <= Instant::now() => {
-                    tracing::debug!(plugin = %name, "disconnecting a client that did not send its headers within {header_read_timeout:?}");
-                    return;
-                }
-                _ => {}
-            },
+            () = &mut sleep, if armed => {
+                next = match activity.check(Instant::now(), idle_timeout, header_read_timeout) {
+                    Check::Idle if closing => Check::Never,
+                    Check::Idle => {
+                        tracing::debug!(plugin = %name, "closing a connection idle for {idle_timeout:?}");
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                        Check::Never
+                    }
+                    Check::HeadTimeout => {
+                        tracing::debug!(plugin = %name, "disconnecting a client that did not send its headers within {header_read_timeout:?}");
+                        return;
+                    }
+                    later => later,
+                };
+            }
         }
     }
+}
+
+/// An instant the watchdog's timer can wait for when nothing can run out (a
+/// year away: `Instant` has no maximum).
+fn far_future() -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(Duration::from_secs(365 * 24 * 3600))
+        .unwrap_or(now)
+}
+
+/// What the watchdog found when it looked.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// Idle for the idle timeout: close it.
+    Idle,
+    /// A request's headers not in within the header-read timeout: cut it.
+    HeadTimeout,
+    /// Look again then.
+    Later(Instant),
+    /// Nothing can run out (both timeouts are `Duration::MAX`).
+    Never,
 }
 
 /// Where a connection is: idle since an instant, reading a request's headers
@@ -423,19 +449,16 @@ enum Phase {
     Busy(usize),
 }
 
-/// A connection's [`Phase`], kept by its reads and its requests, and the
-/// notice its watchdog waits on.
+/// A connection's [`Phase`], kept by its reads and its requests.
 #[derive(Debug)]
 struct Activity {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Self {
         Self {
             phase: Mutex::new(Phase::Idle(Instant::now())),
-            changed: Notify::new(),
         }
     }
 
@@ -443,8 +466,6 @@ impl Activity {
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(next) = change(*phase) {
             *phase = next;
-            drop(phase);
-            self.changed.notify_one();
         }
     }
 
@@ -466,13 +487,28 @@ impl Activity {
         RequestDone(Arc::clone(self))
     }
 
-    /// When the connection's phase runs out, if it can.
-    fn deadline(&self, idle: Duration, head: Duration) -> Option<(Instant, Phase)> {
+    /// Whether a timeout has run out at `now`, else when one next could: an
+    /// idle connection may start a request (and its header timer) at any
+    /// moment, and a busy one may become idle, so those are looked at again
+    /// within the shorter timeout.
+    fn check(&self, now: Instant, idle: Duration, head: Duration) -> Check {
         let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        let after = |since: Instant, timeout: Duration| since.checked_add(timeout);
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Check::Later(a.min(b)),
+            (Some(at), None) | (None, Some(at)) => Check::Later(at),
+            (None, None) => Check::Never,
+        };
         match phase {
-            Phase::Idle(since) => since.checked_add(idle).map(|at| (at, phase)),
-            Phase::Head(since) => since.checked_add(head).map(|at| (at, phase)),
-            Phase::Busy(_) => None,
+            Phase::Idle(since) => match after(since, idle) {
+                Some(at) if at <= now => Check::Idle,
+                at => earliest(at, after(now, head)),
+            },
+            Phase::Head(since) => match after(since, head) {
+                Some(at) if at <= now => Check::HeadTimeout,
+                at => earliest(at, after(now, idle)),
+            },
+            Phase::Busy(_) => earliest(after(now, idle), after(now, head)),
         }
     }
 }
