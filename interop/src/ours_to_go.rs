@@ -106,7 +106,7 @@ pub(crate) async fn run(
         "an unknown issuer is refused (Docker would skip verification)",
         match refused {
             Ok(_) => Err("activated a plugin whose certificate no trusted CA signed".to_owned()),
-            Err(e) if e.to_string().contains(UNKNOWN_ISSUER) => Ok(chain(&e)),
+            Err(e) if chain(&e).contains(UNKNOWN_ISSUER) => Ok(chain(&e)),
             Err(e) => Err(format!(
                 "refused, but not for its certificate: {}",
                 chain(&e)
@@ -228,16 +228,14 @@ fn name(text: &str) -> Result<PluginName, Failure> {
     PluginName::new(text).map_err(|e| e.to_string())
 }
 
-/// An error and its causes, on one line.
+/// An error and its causes, on one line (each layer says its cause once, so
+/// nothing repeats).
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
     text

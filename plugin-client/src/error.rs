@@ -11,7 +11,10 @@ use plugin_transport::TransportError;
 use crate::body::BoxError;
 
 /// Why a call to a plugin failed. Every variant names the plugin and the
-/// method; messages start `<Method>: `, as Docker's do.
+/// method; messages start `<Method>`, as Docker's do. `Display` is this
+/// layer's own sentence; the cause (the transport's error, a JSON error) is
+/// the [`source`](std::error::Error::source) only, so a chain reporter prints
+/// each cause once.
 ///
 /// Branch with the predicates: [`is_plugin_error`](Self::is_plugin_error)
 /// (the plugin answered, with an error), [`is_not_implemented`](Self::is_not_implemented)
@@ -48,7 +51,7 @@ pub enum ClientError {
 
     /// The call did not complete: no connection, a broken connection, TLS, an
     /// oversized answer. The transport's error is the source.
-    #[error("{method}: {source}")]
+    #[error("{method}: calling plugin {:?} failed", plugin.as_str())]
     Transport {
         /// The plugin.
         plugin: PluginName,
@@ -71,7 +74,7 @@ pub enum ClientError {
     },
 
     /// The answer is not what the method returns.
-    #[error("{method}: plugin {:?} answered something that is not the expected JSON: {source} (answer: {excerpt:?})", plugin.as_str())]
+    #[error("{method}: plugin {:?} answered something that is not the expected JSON (answer: {excerpt:?})", plugin.as_str())]
     Decode {
         /// The plugin.
         plugin: PluginName,
@@ -84,7 +87,7 @@ pub enum ClientError {
     },
 
     /// The request could not be encoded as JSON.
-    #[error("{method}: the request cannot be encoded as JSON: {source}")]
+    #[error("{method}: the request cannot be encoded as JSON")]
     Encode {
         /// The plugin.
         plugin: PluginName,

@@ -71,7 +71,8 @@ async fn a_stream_longer_than_the_body_limit_is_not_cut() {
         .call_raw("Echo.Echo", "x".repeat(100))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("over the 64-byte limit"), "{err}");
+    let chain = support::chain(&err);
+    assert!(chain.contains("over the 64-byte limit"), "{chain}");
 }
 
 #[tokio::test]

@@ -185,7 +185,12 @@ async fn an_answer_of_the_wrong_shape_is_a_decode_error_with_an_excerpt() {
         matches!(&err, ClientError::Decode { excerpt, .. } if excerpt == "{\"Name\":\"v\"}\n"),
         "{err:?}"
     );
-    assert!(err.to_string().starts_with("Volume.Get: plugin \"testplug\" answered something that is not the expected JSON: invalid type: map"));
+    assert_eq!(
+        err.to_string(),
+        "Volume.Get: plugin \"testplug\" answered something that is not the expected JSON (answer: \"{\\\"Name\\\":\\\"v\\\"}\\n\")"
+    );
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(cause.starts_with("invalid type: map"), "{cause}");
 }
 
 #[tokio::test]
@@ -199,10 +204,10 @@ async fn an_empty_200_is_fine_where_nothing_is_expected_and_an_error_where_somet
     );
     let err = client.call::<_, Named>("X.Y", &()).await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }));
+    let chain = support::chain(&err);
     assert!(
-        err.to_string()
-            .contains("the answer is empty, but this method returns a value"),
-        "{err}"
+        chain.contains("the answer is empty, but this method returns a value"),
+        "{chain}"
     );
     let err = client.activate().await;
     assert_eq!(

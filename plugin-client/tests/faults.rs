@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+mod support;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -67,17 +69,18 @@ async fn killed_during(when: &str) -> (String, Duration) {
         Some(9),
         "the plugin was killed"
     );
-    (err.to_string(), took)
+    (support::chain(&err), took)
 }
 
 #[tokio::test]
 async fn a_plugin_killed_holding_the_request_fails_the_call_at_once() {
     let (message, took) = killed_during("request").await;
     assert!(
-        message.starts_with("VolumeDriver.List: request to plugin \"doomed\" at unix://")
-            && message.ends_with(
-                "failed: the plugin closed the connection before it answered; it may have stopped, restarted or crashed"
-            ),
+        message.starts_with(
+            "VolumeDriver.List: calling plugin \"doomed\" failed: request to plugin \"doomed\" at unix://"
+        ) && message.contains(
+            "failed: the plugin closed the connection before it answered; it may have stopped, restarted or crashed: "
+        ),
         "{message}"
     );
     // Not retried: a retry waits a second first.
@@ -88,10 +91,11 @@ async fn a_plugin_killed_holding_the_request_fails_the_call_at_once() {
 async fn a_plugin_killed_halfway_through_its_answer_fails_the_call_at_once() {
     let (message, took) = killed_during("body").await;
     assert!(
-        message.starts_with("VolumeDriver.List: reading the response from plugin \"doomed\" at unix://")
-            && message.ends_with(
-                "failed after 12 bytes: the connection broke before the whole answer came (end of file before message length reached); the plugin may have stopped, restarted or crashed"
-            ),
+        message.starts_with(
+            "VolumeDriver.List: calling plugin \"doomed\" failed: reading the response from plugin \"doomed\" at unix://"
+        ) && message.contains(
+            "failed after 12 bytes: the connection broke before the whole answer came; the plugin may have stopped, restarted or crashed: "
+        ) && message.ends_with("end of file before message length reached"),
         "{message}"
     );
     assert!(took < Duration::from_millis(900), "{took:?}");

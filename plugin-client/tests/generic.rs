@@ -79,7 +79,10 @@ async fn a_failing_custom_service_is_a_transport_error_and_not_retried() {
     });
     let client = Client::new(PluginName::new("proxied").unwrap(), failing);
     let err = client.activate().await.unwrap_err();
-    assert_eq!(err.to_string(), "Plugin.Activate: proxy down");
+    assert_eq!(
+        support::chain(&err),
+        "Plugin.Activate: calling plugin \"proxied\" failed: proxy down"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 

@@ -59,10 +59,12 @@ async fn a_dead_socket_with_retries_off_fails_at_once() {
     let err = client.activate().await.unwrap_err();
     let took = started.elapsed();
     assert!(err.is_connect() && !err.is_plugin_error(), "{err:?}");
+    let chain = support::chain(&err);
     assert!(
-        err.to_string()
-            .starts_with("Plugin.Activate: cannot connect to plugin \"dead\" at unix://"),
-        "{err}"
+        chain.starts_with(
+            "Plugin.Activate: calling plugin \"dead\" failed: cannot connect to plugin \"dead\" at unix://"
+        ) && chain.ends_with("dead.sock: Connection refused (os error 111)"),
+        "{chain}"
     );
     // No retry happened: the first backoff alone would take a second.
     assert!(took < Duration::from_secs(1), "{took:?}");

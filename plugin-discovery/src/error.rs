@@ -7,16 +7,13 @@ use plugin_spec::{PluginName, SpecError};
 
 use crate::skipped::Skipped;
 
-/// Why a lookup (or a watch) failed.
+/// Why a lookup (or a watch) failed. `Display` is this layer's own sentence;
+/// the cause is the [`source`](std::error::Error::source) only.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
     /// No socket or descriptor for the name exists in any directory.
-    #[error(
-        "plugin {name:?} not found in {}{}; check the name, and that the plugin is running and has written its socket or descriptor there",
-        Dirs(searched),
-        Ignored(ignored)
-    )]
+    #[error("plugin {name:?} not found in {}{}", Dirs(searched), Ignored(ignored))]
     NotFound {
         /// The name looked up.
         name: PluginName,
@@ -29,7 +26,7 @@ pub enum DiscoveryError {
 
     /// The first descriptor found for the name cannot be read or parsed. As in
     /// Docker, lookup does not fall through to a later directory.
-    #[error("plugin {name:?}: {source}")]
+    #[error("cannot use the descriptor of plugin {name:?}")]
     Descriptor {
         /// The name looked up.
         name: PluginName,
@@ -45,11 +42,12 @@ pub enum DiscoveryError {
     /// The file watcher could not be set up.
     #[cfg(feature = "watch")]
     #[error(
-        "cannot watch the plugin directories: {source}; on Linux, check fs.inotify.max_user_watches and max_user_instances"
+        "cannot watch the plugin directories (on Linux, check fs.inotify.max_user_watches and max_user_instances)"
     )]
     Watch {
-        /// The watcher's error.
-        source: notify::Error,
+        /// The file watcher's error (from the `notify` crate, kept opaque so
+        /// its version is not part of this API).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

@@ -177,7 +177,9 @@ impl Discovery {
                 handler_signal.bump();
             }
         })
-        .map_err(|source| DiscoveryError::Watch { source })?;
+        .map_err(|source| DiscoveryError::Watch {
+            source: Box::new(source),
+        })?;
 
         let mut core = Core {
             discovery: self.clone(),

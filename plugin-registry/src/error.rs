@@ -10,12 +10,18 @@ use plugin_transport::TransportError;
 
 /// Why a plugin could not be had. Cheap to clone: every caller waiting on one
 /// activation gets the same error.
-#[derive(Debug, Clone, thiserror::Error)]
+///
+/// `Display` is this layer's own sentence and the cause is the
+/// [`source`](std::error::Error::source) only, so a chain reporter prints each
+/// cause once. Where the registry adds nothing to discovery's or the
+/// transport's sentence ([`NotFound`](Self::NotFound),
+/// [`Descriptor`](Self::Descriptor), [`Setup`](Self::Setup)), the error is
+/// transparent: it reads as that sentence, and its source is that error's.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// No plugin of that name is in any plugin directory (answered at once:
     /// use [`get_or_wait`](crate::Registry::get_or_wait) to wait for one).
-    #[error("{source}")]
     NotFound {
         /// The plugin asked for.
         name: PluginName,
@@ -24,7 +30,6 @@ pub enum RegistryError {
     },
 
     /// The plugin's descriptor cannot be read or parsed.
-    #[error("{source}")]
     Descriptor {
         /// The plugin.
         name: PluginName,
@@ -33,7 +38,6 @@ pub enum RegistryError {
     },
 
     /// The plugin's transport could not be set up (its TLS files, say).
-    #[error("plugin {:?}: {source}", name.as_str())]
     Setup {
         /// The plugin.
         name: PluginName,
@@ -42,7 +46,6 @@ pub enum RegistryError {
     },
 
     /// The plugin could not be activated (`Plugin.Activate` failed).
-    #[error("activating plugin {:?} failed: {source}", name.as_str())]
     Activation {
         /// The plugin.
         name: PluginName,
@@ -51,7 +54,6 @@ pub enum RegistryError {
     },
 
     /// The plugin is there but does not implement the subsystem asked for.
-    #[error("plugin {:?} does not implement {iface} (it implements: {})", name.as_str(), list(implements))]
     DoesNotImplement {
         /// The plugin.
         name: PluginName,
@@ -62,7 +64,6 @@ pub enum RegistryError {
     },
 
     /// [`get_or_wait`](crate::Registry::get_or_wait) gave up.
-    #[error("plugin {:?} did not appear within {after:?}", name.as_str())]
     WaitTimeout {
         /// The plugin.
         name: PluginName,
@@ -71,7 +72,6 @@ pub enum RegistryError {
     },
 
     /// Waiting needs a watch of the plugin directories, and it could not start.
-    #[error("cannot wait for plugin {:?}: {source}", name.as_str())]
     Watch {
         /// The plugin.
         name: PluginName,
@@ -80,11 +80,60 @@ pub enum RegistryError {
     },
 
     /// The activation was abandoned (its task ended without an answer).
-    #[error("activating plugin {:?} was interrupted; try again", name.as_str())]
     Interrupted {
         /// The plugin.
         name: PluginName,
     },
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound { source, .. } | Self::Descriptor { source, .. } => source.fmt(f),
+            Self::Setup { source, .. } => source.fmt(f),
+            Self::Activation { name, .. } => {
+                write!(f, "activating plugin {:?} failed", name.as_str())
+            }
+            Self::DoesNotImplement {
+                name,
+                iface,
+                implements,
+            } => write!(
+                f,
+                "plugin {:?} does not implement {iface} (it implements: {})",
+                name.as_str(),
+                list(implements)
+            ),
+            Self::WaitTimeout { name, after } => {
+                write!(
+                    f,
+                    "plugin {:?} did not appear within {after:?}",
+                    name.as_str()
+                )
+            }
+            Self::Watch { name, .. } => write!(f, "cannot wait for plugin {:?}", name.as_str()),
+            Self::Interrupted { name } => write!(
+                f,
+                "activating plugin {:?} was interrupted; try again",
+                name.as_str()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Transparent: the wrapped error's own cause.
+            Self::NotFound { source, .. } | Self::Descriptor { source, .. } => source.source(),
+            Self::Setup { source, .. } => source.source(),
+            Self::Activation { source, .. } => Some(source.as_ref()),
+            Self::Watch { source, .. } => Some(source.as_ref()),
+            Self::DoesNotImplement { .. } | Self::WaitTimeout { .. } | Self::Interrupted { .. } => {
+                None
+            }
+        }
+    }
 }
 
 fn list(items: &[String]) -> String {

@@ -95,7 +95,7 @@ async fn a_failed_activation_reaches_every_waiter_and_is_not_cached() {
         let err = waiter.await.unwrap().unwrap_err();
         assert!(matches!(err, RegistryError::Activation { .. }), "{err:?}");
         assert_eq!(
-            err.to_string(),
+            support::chain(&err),
             "activating plugin \"flaky\" failed: Plugin.Activate: still starting up (plugin \"flaky\", HTTP 500)"
         );
     }
@@ -157,7 +157,14 @@ async fn a_bad_descriptor_is_a_descriptor_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Descriptor { .. }), "{err:?}");
-    assert!(err.to_string().contains("unknown scheme `ftp`"), "{err}");
+    // Transparent: it reads as discovery's sentence, and its source is the
+    // descriptor's error.
+    assert_eq!(
+        err.to_string(),
+        "cannot use the descriptor of plugin \"bad\""
+    );
+    let chain = support::chain(&err);
+    assert!(chain.contains("unknown scheme `ftp`"), "{chain}");
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_
                             continue;
                         }
                         Err(e) => {
-                            tally.failed(e.to_string(), e.is_connect());
+                            tally.failed(support::chain(&e), e.is_connect());
                             continue;
                         }
                     };
@@ -108,7 +108,7 @@ async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_
                             );
                             tally.ok += 1;
                         }
-                        Err(e) => tally.failed(e.to_string(), e.is_connect()),
+                        Err(e) => tally.failed(support::chain(&e), e.is_connect()),
                     }
                 }
                 tally

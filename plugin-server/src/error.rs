@@ -4,7 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 /// Why a plugin could not be served. Each variant names the path or address
-/// and says what to do.
+/// and says what to do. `Display` is this layer's own sentence; the cause is
+/// the [`source`](std::error::Error::source) only.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
@@ -27,7 +28,7 @@ pub enum ServerError {
     },
 
     /// The socket path cannot be used as a unix socket address.
-    #[error("cannot serve on {}: {source}", path.display())]
+    #[error("cannot serve on {}", path.display())]
     InvalidPath {
         /// The path.
         path: PathBuf,
@@ -36,7 +37,7 @@ pub enum ServerError {
     },
 
     /// Binding the listener failed.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Bind {
         /// The socket path or TCP address.
         address: String,
@@ -45,7 +46,7 @@ pub enum ServerError {
     },
 
     /// A file or directory the server needs could not be made or changed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     File {
         /// What was being done: `create`, `write`, `set permissions on`, ...
         action: &'static str,

@@ -116,7 +116,8 @@ async fn a_socket_path_that_is_too_long_is_refused() {
     let path = dir.join(&format!("{}.sock", "x".repeat(120)));
     let err = test_server().serve_unix(&path).unwrap_err();
     assert!(matches!(err, ServerError::InvalidPath { .. }), "{err:?}");
-    assert!(err.to_string().contains("over the 107-byte limit"), "{err}");
+    let chain = support::chain(&err);
+    assert!(chain.contains("over the 107-byte limit"), "{chain}");
 }
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use crate::name::NameRule;
 ///
 /// Every variant names the descriptor file when there is one, and its message
 /// says what to do about it. The underlying error (I/O, UTF-8, JSON) is kept as
-/// the [`source`](std::error::Error::source).
+/// the [`source`](std::error::Error::source), and only there: `Display` is this
+/// layer's sentence, so a chain reporter prints each cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SpecError {
@@ -38,7 +39,7 @@ pub enum SpecError {
     },
 
     /// A descriptor file could not be opened or read.
-    #[error("cannot read plugin descriptor {}: {source}; check that it exists and is readable", path.display())]
+    #[error("cannot read plugin descriptor {}", path.display())]
     Read {
         /// The descriptor file.
         path: PathBuf,
@@ -67,7 +68,7 @@ pub enum SpecError {
     },
 
     /// A descriptor file is not valid UTF-8.
-    #[error("plugin descriptor {} is not valid UTF-8 (first bad byte at offset {}); save it as UTF-8", path.display(), source.valid_up_to())]
+    #[error("plugin descriptor {} is not valid UTF-8; save it as UTF-8", path.display())]
     NotUtf8 {
         /// The descriptor file.
         path: PathBuf,
@@ -83,7 +84,7 @@ pub enum SpecError {
     },
 
     /// A `.json` descriptor is not JSON, or not a JSON object of the right shape.
-    #[error("plugin descriptor {} is not a valid JSON descriptor: {source}; expected {{\"Addr\": \"https://host:port\", \"TLSConfig\": {{...}}}}", path.display())]
+    #[error("plugin descriptor {} is not a valid JSON descriptor; expected {{\"Addr\": \"https://host:port\", \"TLSConfig\": {{...}}}}", path.display())]
     InvalidJson {
         /// The descriptor file.
         path: PathBuf,

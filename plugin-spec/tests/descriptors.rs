@@ -301,12 +301,12 @@ fn errors_name_the_descriptor_and_say_what_to_do() {
         ),
         (
             parse(Json, "[]"),
-            "plugin descriptor /plugins/p.json is not a valid JSON descriptor: invalid type: sequence, expected a JSON object with an \"Addr\" at line 1 column 0; expected {\"Addr\": \"https://host:port\", \"TLSConfig\": {...}}",
+            "plugin descriptor /plugins/p.json is not a valid JSON descriptor; expected {\"Addr\": \"https://host:port\", \"TLSConfig\": {...}}: invalid type: sequence, expected a JSON object with an \"Addr\" at line 1 column 0",
         ),
     ];
     for (result, message) in cases {
         let err = result.unwrap_err();
-        assert_eq!(err.to_string(), message);
+        assert_eq!(support::chain(&err), message);
         assert!(err.path().is_some());
     }
 }

@@ -104,12 +104,11 @@ impl Body for ResponseBody {
 /// What broke the answer's body, in words: hyper says only "error reading a
 /// body from connection".
 fn body_failure(error: &hyper::Error) -> String {
+    // Our words only: hyper's and the I/O error's are the source chain.
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return format!(
-                "the connection broke before the whole answer came ({io}); the plugin may have stopped, restarted or crashed"
-            );
+        if err.is::<std::io::Error>() {
+            return "the connection broke before the whole answer came; the plugin may have stopped, restarted or crashed".to_owned();
         }
         source = err.source();
     }
@@ -119,6 +118,6 @@ fn body_failure(error: &hyper::Error) -> String {
     {
         "the connection closed before the whole answer came; the plugin may have stopped, restarted or crashed".to_owned()
     } else {
-        error.to_string()
+        "reading the answer failed".to_owned()
     }
 }

@@ -12,7 +12,9 @@ pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Why a request to a plugin failed. Each variant names the plugin and its
 /// address; the underlying error is kept as the
-/// [`source`](std::error::Error::source).
+/// [`source`](std::error::Error::source), and only there: `Display` is this
+/// layer's own sentence, so a chain reporter (anyhow's `{:#}`, a `source()`
+/// loop) prints each cause once.
 ///
 /// Branch with the predicates: [`is_connect`](Self::is_connect) (no request
 /// byte was sent, so a retry is safe), [`is_timeout`](Self::is_timeout),
@@ -21,7 +23,7 @@ pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 #[non_exhaustive]
 pub enum TransportError {
     /// The connection could not be made (refused, no such socket, unreachable).
-    #[error("cannot connect to {target}: {source}; is the plugin running?")]
+    #[error("cannot connect to {target}")]
     Connect {
         /// The plugin.
         target: Target,
@@ -30,7 +32,7 @@ pub enum TransportError {
     },
 
     /// Connecting (TCP connect and TLS handshake) took longer than the timeout.
-    #[error("connecting to {target} timed out after {after:?}; is the plugin up and reachable?")]
+    #[error("connecting to {target} timed out after {after:?}")]
     ConnectTimeout {
         /// The plugin.
         target: Target,

@@ -89,7 +89,7 @@ pub(crate) fn setup(
                     field: "KeyFile",
                     file: key_file.to_owned(),
                     reason: format!(
-                        "it does not go with CertFile {} or is not a supported key: {e}",
+                        "it does not go with CertFile {} or is not a supported key",
                         cert_file.display()
                     ),
                     source: Some(Box::new(e)),
@@ -119,7 +119,7 @@ fn setup_error(
 ) -> TransportError {
     TransportError::TlsSetup {
         target: target.clone(),
-        reason: format!("{reason}: {source}"),
+        reason: reason.to_owned(),
         source: Some(Box::new(source)),
     }
 }
@@ -155,7 +155,7 @@ fn read(target: &Target, field: &'static str, file: &Path) -> Result<Vec<u8>, Tr
         target: target.clone(),
         field,
         file: file.to_owned(),
-        reason: format!("cannot read it: {e}"),
+        reason: "cannot read it".to_owned(),
         source: Some(Box::new(e)),
     })
 }
@@ -165,7 +165,7 @@ fn pem_error(target: &Target, field: &'static str, file: &Path, e: pem::Error) -
         target: target.clone(),
         field,
         file: file.to_owned(),
-        reason: format!("it is not valid PEM: {e}"),
+        reason: "it is not valid PEM".to_owned(),
         source: Some(Box::new(e)),
     }
 }
@@ -205,7 +205,7 @@ fn add_ca_file(
                 target: target.clone(),
                 field: "CAFile",
                 file: file.to_owned(),
-                reason: format!("it holds a certificate that cannot be a trust anchor: {e}"),
+                reason: "it holds a certificate that cannot be a trust anchor".to_owned(),
                 source: Some(Box::new(e)),
             })?;
     }
@@ -407,7 +407,7 @@ pub(crate) fn handshake_failure(error: &io::Error, host: &str) -> String {
             io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
                 "the plugin closed the connection during the handshake; is it serving TLS on this port?".to_owned()
             }
-            _ => format!("the connection failed during the handshake: {error}"),
+            _ => "the connection failed during the handshake".to_owned(),
         };
     };
     use rustls::Error as E;
@@ -420,7 +420,8 @@ pub(crate) fn handshake_failure(error: &io::Error, host: &str) -> String {
         E::PeerIncompatible(_) => {
             "the plugin and this client share no TLS version or cipher suite; it must offer TLS 1.2 or 1.3".to_owned()
         }
-        other => format!("{other}"),
+        // rustls' own words are the source.
+        _ => "the handshake failed".to_owned(),
     }
 }
 
@@ -511,6 +512,6 @@ fn certificate_problem(error: &CertificateError, host: &str) -> String {
         {
             "the plugin's certificate is a CA certificate; name that very certificate in TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued".to_owned()
         }
-        other => format!("the plugin's certificate was refused: {other}"),
+        _ => "the plugin's certificate was refused".to_owned(),
     }
 }

@@ -321,24 +321,24 @@ fn what_happened(error: &(dyn StdError + 'static)) -> String {
     if let Some(alert) = io_error.and_then(crate::tls::alert_received) {
         return alert;
     }
-    let detail = io_error.map(|e| format!(" ({e})")).unwrap_or_default();
-    match hyper_error {
-        Some(e) if e.is_incomplete_message() => format!(
-            "the plugin closed the connection before it answered{detail}; it may have stopped, restarted or crashed"
-        ),
-        Some(e) if e.is_body_write_aborted() => format!("sending the request body failed{detail}"),
-        Some(e) if e.is_canceled() => format!(
-            "the connection closed before the request was sent{detail}; the plugin may have stopped or restarted"
-        ),
-        Some(e) if e.is_parse() || e.is_parse_status() => {
-            format!("the plugin's answer is not valid HTTP/1.1: {e}")
+    // Our words only: hyper's and the I/O error's are the source chain.
+    let what = match hyper_error {
+        Some(e) if e.is_incomplete_message() => {
+            "the plugin closed the connection before it answered; it may have stopped, restarted or crashed"
         }
-        Some(e) if io_error.is_some() => format!(
-            "{e}{detail}: the connection broke; the plugin may have stopped, restarted or crashed"
-        ),
-        Some(e) => e.to_string(),
-        None => error.to_string(),
-    }
+        Some(e) if e.is_body_write_aborted() => "sending the request body failed",
+        Some(e) if e.is_canceled() => {
+            "the connection closed before the request was sent; the plugin may have stopped or restarted"
+        }
+        Some(e) if e.is_parse() || e.is_parse_status() => {
+            "the plugin's answer is not valid HTTP/1.1"
+        }
+        _ if io_error.is_some() => {
+            "the connection broke; the plugin may have stopped, restarted or crashed"
+        }
+        _ => "the request failed",
+    };
+    what.to_owned()
 }
 
 /// An `io::Error` of the same kind and message, whose source chain continues

@@ -61,7 +61,7 @@ async fn a_refused_unix_socket_is_a_connect_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot connect to plugin \"test-plugin\" at unix://{}: Connection refused (os error 111); is the plugin running?",
+            "cannot connect to plugin \"test-plugin\" at unix://{}",
             path.display()
         )
     );
@@ -243,11 +243,11 @@ async fn garbage_instead_of_http_is_a_request_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, TransportError::Request { .. }), "{err:?}");
+    let chain = support::chain(&err);
     assert!(
-        err.to_string().ends_with(
-            "failed: the plugin's answer is not valid HTTP/1.1: invalid HTTP version parsed"
-        ),
-        "{err}"
+        chain.contains("failed: the plugin's answer is not valid HTTP/1.1: ")
+            && chain.ends_with("invalid HTTP version parsed"),
+        "{chain}"
     );
 }
 

@@ -55,19 +55,53 @@ pub(crate) fn source(spec: &PluginSpec) -> String {
     spec.source().to_string()
 }
 
-/// `error: <message>`, then each cause whose text the line before does not
-/// already say.
+/// The error and its causes, outermost first. The libraries' errors say each
+/// cause once (a layer's `Display` leaves its source out), so none repeats.
+fn causes<'e>(error: &'e (dyn Error + 'static)) -> impl Iterator<Item = &'e (dyn Error + 'static)> {
+    std::iter::successors(Some(error), |e: &&'e (dyn Error + 'static)| (*e).source())
+}
+
+/// The error and its causes on one line, `message: cause: cause`, for tables
+/// and JSON.
+pub(crate) fn one_line(error: &(dyn Error + 'static)) -> String {
+    causes(error)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// `error: <message>`, then `caused by:` for each cause, then a hint where a
+/// person can act on one.
 pub(crate) fn error_report(error: &(dyn Error + 'static)) -> String {
     let mut report = format!("error: {error}");
-    let mut said = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !said.contains(&text) {
-            report.push_str(&format!("\n  caused by: {text}"));
-            said = text;
-        }
-        source = cause.source();
+    for cause in causes(error).skip(1) {
+        report.push_str(&format!("\n  caused by: {cause}"));
+    }
+    if let Some(hint) = hint(error) {
+        report.push_str(&format!("\n  hint: {hint}"));
     }
     report
+}
+
+/// Advice for the failures a person can do something about; it belongs here,
+/// not in the libraries' messages.
+fn hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
+    causes(error).find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<plugin_client::TransportError>() {
+            if e.is_nothing_listening() {
+                return Some("is the plugin running? Nothing listens on its socket.");
+            }
+            if e.is_connect() && !e.is_tls() {
+                return Some("is the plugin up, and its address reachable from here?");
+            }
+        }
+        if let Some(e) = cause.downcast_ref::<plugin_discovery::DiscoveryError>() {
+            if e.is_not_found() {
+                return Some(
+                    "check the name, and that the plugin has written its socket or descriptor in one of those directories (pluginctl ls lists what is there)",
+                );
+            }
+        }
+        None
+    })
 }

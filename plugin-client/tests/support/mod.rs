@@ -182,3 +182,10 @@ pub fn response(status: &str, body: &[u8]) -> Vec<u8> {
 pub fn socket_in(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
+
+/// The error and its causes, `message: cause: cause` (each layer says its own
+/// sentence once, so this is how a reader sees the whole failure).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let causes = std::iter::successors(Some(error), |e| (*e).source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}

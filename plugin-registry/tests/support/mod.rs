@@ -84,3 +84,10 @@ impl Counted {
         self.server.serve_unix(dir.socket(plugin)).unwrap()
     }
 }
+
+/// The error and its causes, `message: cause: cause` (each layer says its own
+/// sentence once, so this is how a reader sees the whole failure).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let causes = std::iter::successors(Some(error), |e| (*e).source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}

@@ -178,3 +178,10 @@ pub fn wire(name: &str) -> Vec<u8> {
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The error and its causes, `message: cause: cause` (each layer says its own
+/// sentence once, so this is how a reader sees the whole failure).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let causes = std::iter::successors(Some(error), |e| (*e).source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}

@@ -80,3 +80,10 @@ pub(crate) fn cases(default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// The error and its causes, `message: cause: cause` (each layer says its own
+/// sentence once, so this is how a reader sees the whole failure).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let causes = std::iter::successors(Some(error), |e| (*e).source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}

@@ -70,10 +70,10 @@ pub enum FrameError {
         max: usize,
     },
     /// The frame is not a valid `LogEntry`.
-    #[error("a log frame is not a valid LogEntry: {0}")]
-    Decode(#[from] prost::DecodeError),
+    #[error("a log frame is not a valid LogEntry")]
+    Decode(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Reading the stream failed.
-    #[error("reading the log stream failed: {0}")]
+    #[error("reading the log stream failed")]
     Read(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -139,7 +139,9 @@ impl FrameDecoder {
         }
         self.buffer.advance(4);
         let frame = self.buffer.split_to(len);
-        Ok(Some(LogEntry::decode(frame.freeze())?))
+        LogEntry::decode(frame.freeze())
+            .map(Some)
+            .map_err(|e| FrameError::Decode(Box::new(e)))
     }
 
     /// Checks that the stream ended between frames.

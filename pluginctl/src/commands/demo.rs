@@ -121,7 +121,10 @@ pub(crate) async fn run() -> Result<(), Failure> {
     steps.done("VolumeDriver.Remove demo-data");
 
     match volumes.remove("no-such-volume").await {
-        Err(error) => steps.done(format!("an error decoded from the plugin: {error}")),
+        Err(error) => steps.done(format!(
+            "an error decoded from the plugin: {}",
+            crate::output::one_line(&error)
+        )),
         Ok(()) => return Err("removing a volume that does not exist succeeded".into()),
     }
 

@@ -12,8 +12,11 @@ pub(crate) async fn run(ctx: &Context, name: &str) -> Result<(), Failure> {
     let spec = ctx.lookup(name)?;
     let started = Instant::now();
     let activation = match ctx.client(&spec) {
-        Ok(client) => client.activate().await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(client) => client
+            .activate()
+            .await
+            .map_err(|e| crate::output::one_line(&e)),
+        Err(e) => Err(crate::output::one_line(e.as_ref())),
     };
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let mut out = std::io::stdout().lock();

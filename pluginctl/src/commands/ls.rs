@@ -72,7 +72,12 @@ pub(crate) async fn run(ctx: &Context, activate: bool) -> Result<(), Failure> {
 
 /// What the plugin implements, or why it could not be activated.
 async fn activation(ctx: &Context, spec: &PluginSpec) -> Result<Vec<String>, String> {
-    let client = ctx.client(spec).map_err(|e| e.to_string())?;
-    let manifest = client.activate().await.map_err(|e| e.to_string())?;
+    let client = ctx
+        .client(spec)
+        .map_err(|e| crate::output::one_line(e.as_ref()))?;
+    let manifest = client
+        .activate()
+        .await
+        .map_err(|e| crate::output::one_line(&e))?;
     Ok(manifest.implements().to_vec())
 }

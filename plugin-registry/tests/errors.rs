@@ -1,0 +1,108 @@
+//! Errors read once: walking `source()` of a failure gives each layer's own
+//! sentence, and no sentence says what another one already says, so a chain
+//! reporter (anyhow's `{:#}`, eyre, pluginctl) prints each cause once.
+
+// Test code: a panic is how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::error::Error;
+
+use support::{Dir, name};
+
+/// Each layer's text, outermost first.
+fn layers(error: &(dyn Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(error), |e| (*e).source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// No layer's text holds another's (a layer that printed its source would).
+fn assert_read_once(layers: &[String]) {
+    for (i, outer) in layers.iter().enumerate() {
+        for inner in &layers[i + 1..] {
+            assert!(
+                !outer.contains(inner.as_str()) && !inner.contains(outer.as_str()),
+                "{outer:?} and {inner:?} say the same thing; the chain: {layers:#?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stale_socket_failure_reads_each_cause_once() {
+    let dir = Dir::new();
+    let socket = dir.socket("stale");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let err = dir
+        .registry()
+        .get(&name("stale"), "VolumeDriver")
+        .await
+        .unwrap_err();
+    let layers = layers(&err);
+    assert_read_once(&layers);
+    assert_eq!(
+        layers,
+        [
+            "activating plugin \"stale\" failed".to_owned(),
+            "Plugin.Activate: calling plugin \"stale\" failed".to_owned(),
+            format!(
+                "cannot connect to plugin \"stale\" at unix://{}",
+                socket.display()
+            ),
+            "Connection refused (os error 111)".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_not_found_failure_reads_once() {
+    let dir = Dir::new();
+    let err = dir
+        .registry()
+        .get(&name("ghost"), "VolumeDriver")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    let layers = layers(&err);
+    assert_read_once(&layers);
+    assert_eq!(
+        layers,
+        [format!(
+            "plugin \"ghost\" not found in {}",
+            dir.dir.path().display()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_broken_descriptor_failure_reads_each_cause_once() {
+    let dir = Dir::new();
+    std::fs::write(dir.dir.path().join("broken.json"), "{\"Addr\": 5}").unwrap();
+    let err = dir
+        .registry()
+        .get(&name("broken"), "VolumeDriver")
+        .await
+        .unwrap_err();
+    let layers = layers(&err);
+    assert_read_once(&layers);
+    assert_eq!(layers.len(), 3, "{layers:#?}");
+    assert_eq!(layers[0], "cannot use the descriptor of plugin \"broken\"");
+    assert!(
+        layers[1].starts_with(&format!(
+            "plugin descriptor {} is not a valid JSON descriptor",
+            dir.dir.path().join("broken.json").display()
+        )),
+        "{layers:#?}"
+    );
+    assert!(
+        layers[2].starts_with("invalid type: integer `5`"),
+        "{layers:#?}"
+    );
+}
