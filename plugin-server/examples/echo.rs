@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Serve the echo plugin.
 #[derive(Debug, Parser)]
@@ -47,15 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => return Err("give --unix PATH, --tcp ADDR --spec-dir DIR, or --systemd".into()),
     };
     println!("echo plugin serving on {}", serving.address());
-    let mut terminate = signal(SignalKind::terminate())?;
-    serving
-        .run_until(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-        .await;
-    println!("echo plugin stopped");
+    let stopped_by = serving.run_until_signal().await?;
+    println!("echo plugin stopped ({stopped_by:?})");
     Ok(())
 }

@@ -74,6 +74,15 @@ pub enum ServerError {
         reason: String,
     },
 
+    /// A handler for a stop signal could not be installed.
+    #[error("cannot handle {signal}")]
+    Signal {
+        /// `SIGINT` or `SIGTERM`.
+        signal: &'static str,
+        /// The I/O error.
+        source: io::Error,
+    },
+
     /// No socket was passed by systemd (or it is not a stream socket).
     #[error("no systemd socket to serve on: {reason}")]
     Systemd {

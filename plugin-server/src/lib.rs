@@ -34,7 +34,9 @@
 //!     .implements("Echo")
 //!     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) });
 //! let serving = server.serve_unix("/run/docker/plugins/echo.sock")?;
-//! serving.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! // Until SIGINT or SIGTERM (as Docker and systemd stop a plugin); the socket
+//! // is removed on the way out.
+//! serving.run_until_signal().await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -64,7 +66,7 @@ pub use server::{
     DEFAULT_MAX_REQUEST_BODY, PluginServer,
 };
 pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};
-pub use serving::{Serving, ShutdownHandle};
+pub use serving::{Serving, ShutdownHandle, StopSignal, shutdown_signal};
 #[cfg(feature = "tls")]
 pub use tls::TlsFiles;
 

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::error::ServerError;
 use crate::files::OwnedFile;
 use crate::handler::BoxError;
 use crate::server::Inner;
@@ -33,8 +34,17 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`shutdown`](Self::shutdown) stops it gracefully: new connections are
 /// refused, its socket or descriptor file is removed at once, and requests in
 /// flight get the grace period to finish. Dropping a `Serving` does the same
-/// without waiting: the files are removed before `drop` returns.
+/// without waiting: the files are removed before `drop` returns. So a
+/// `Serving` must be kept (or run): one dropped at once serves nothing.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # fn serve(server: plugin_server::PluginServer) -> Result<(), plugin_server::ServerError> {
+/// server.serve_unix("/run/docker/plugins/p.sock")?; // dropped: serves nothing
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
+#[must_use = "a Serving stops serving (and removes its socket) when dropped: keep it, or run it with run_until_signal"]
 pub struct Serving {
     spec: PluginSpec,
     files: Arc<Vec<OwnedFile>>,
@@ -82,8 +92,39 @@ impl Serving {
         self.wait().await;
     }
 
-    /// Serves until `signal` completes (e.g. SIGTERM), then shuts down
-    /// gracefully.
+    /// Serves until SIGINT (Ctrl-C) or SIGTERM (how Docker, systemd and
+    /// `kill` stop a plugin), then shuts down gracefully: no new connections,
+    /// the socket or descriptor removed at once, requests in flight given the
+    /// grace period. Returns the signal that stopped it. The handlers are
+    /// installed when this is called, so a signal that comes before the
+    /// future is first polled is not lost.
+    ///
+    /// # Errors
+    /// [`ServerError::Signal`] if the signal handlers cannot be installed; the
+    /// server is shut down first.
+    pub fn run_until_signal(self) -> impl Future<Output = Result<StopSignal, ServerError>> + Send {
+        let installed = shutdown_signal();
+        async move {
+            match installed {
+                Ok(signal) => {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    self.run_until(async move {
+                        let _ = tx.send(signal.await);
+                    })
+                    .await;
+                    // The server also stops when a ShutdownHandle is used.
+                    Ok(rx.await.unwrap_or(StopSignal::Handle))
+                }
+                Err(error) => {
+                    self.shutdown().await;
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully
+    /// ([`run_until_signal`](Self::run_until_signal) for SIGINT and SIGTERM).
     pub async fn run_until(self, signal: impl Future<Output = ()>) {
         let mut stop = self.stop.subscribe();
         tokio::select! {
@@ -109,6 +150,44 @@ impl Drop for Serving {
             file.remove();
         }
     }
+}
+
+/// What stopped a [`Serving::run_until_signal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM (`docker plugin disable`, `systemctl stop`, `kill`).
+    Terminate,
+    /// A [`ShutdownHandle`], before any signal came.
+    Handle,
+}
+
+/// A future that completes on SIGINT or SIGTERM, with which one came: for
+/// stopping several servers, or anything else, on the signals that stop a
+/// plugin. The handlers are installed when this is called, so a signal that
+/// comes before the future is first polled is not lost.
+///
+/// # Errors
+/// [`ServerError::Signal`] if a handler cannot be installed (outside a tokio
+/// runtime, say).
+pub fn shutdown_signal() -> Result<impl Future<Output = StopSignal> + Send + 'static, ServerError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|source| ServerError::Signal {
+            signal: name,
+            source,
+        })
+    };
+    let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
+    let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => StopSignal::Interrupt,
+            _ = terminate.recv() => StopSignal::Terminate,
+        }
+    })
 }
 
 /// Resolves once a shutdown was asked for (or every handle is gone).

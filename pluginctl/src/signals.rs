@@ -4,16 +4,13 @@
 /// installed, it never completes (the command then ends by itself or by
 /// `--timeout`).
 pub(crate) async fn terminated() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!("cannot handle SIGTERM: {e}");
-            std::future::pending::<()>().await;
-            return;
+    match plugin_server::shutdown_signal() {
+        Ok(signal) => {
+            signal.await;
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        Err(e) => {
+            tracing::warn!("{}", crate::output::one_line(&e));
+            std::future::pending::<()>().await;
+        }
     }
 }
