@@ -48,11 +48,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub(crate) enum Command {
     /// List the plugins found, one row each.
     Ls {
-        /// Also activate each and show what it implements, or why it failed.
+        /// Also activate each and show what it implements, or why it failed;
+        /// exit 1 if any failed (a health check).
         #[arg(long)]
         activate: bool,
     },
-    /// Show a plugin's descriptor and activation result.
+    /// Show a plugin's descriptor and activation result; exit 1 if it does
+    /// not activate.
     Inspect {
         /// The plugin's name.
         name: String,
@@ -67,8 +69,19 @@ pub(crate) enum Command {
         body: Option<String>,
     },
     /// Print plugins added, removed and changed, as it happens.
-    Watch,
+    Watch {
+        /// First print a `present` line for each plugin already there.
+        #[arg(long)]
+        initial: bool,
+    },
     /// Call METHOD N times from C tasks sharing one client; print one line.
+    ///
+    /// The line's fields: calls_per_s, the calls completed per second of
+    /// wall time; p50_us, p99_us and max_us, the median, 99th-percentile and
+    /// slowest call in microseconds; errors, the calls that failed (exit 1 if
+    /// any); cpu_us, the CPU time (user and system) this process used for the
+    /// calls, in microseconds, to the kernel's 10 ms tick (Linux; `?`
+    /// elsewhere).
     Bench(BenchArgs),
     /// A self-contained tour (no Docker, no root).
     Demo {
@@ -107,7 +120,11 @@ pub(crate) struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DemoCommand {
-    /// Serve demo-volume and echo in DIR until SIGINT or SIGTERM.
+    /// Serve the demo plugins in DIR until SIGINT, SIGTERM or --timeout:
+    /// demo-volume (VolumeDriver) and demo-ipam (IpamDriver) on unix sockets,
+    /// echo on a unix socket, echo-tcp on TCP with a .spec, echo-tls on TLS
+    /// with a .json and a CA made on the spot (in DIR/tls). Everything is
+    /// removed on the way out.
     Serve {
         /// Where to put their sockets.
         #[arg(long, value_name = "DIR")]

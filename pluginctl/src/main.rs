@@ -75,40 +75,54 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         discovery: cli::discovery(&cli.global, &|key| std::env::var_os(key)),
         json: cli.global.json,
     };
-    let is_watch = matches!(cli.command, Command::Watch);
-    let command = dispatch(ctx, cli.command);
-    match cli.global.timeout {
+    // `watch` and `demo serve` run until stopped: `--timeout` stops them
+    // cleanly; anything else ran out of time.
+    let runs_until_stopped = matches!(
+        cli.command,
+        Command::Watch { .. }
+            | Command::Demo {
+                command: Some(DemoCommand::Serve { .. })
+            }
+    );
+    let timeout = cli.global.timeout;
+    let command = dispatch(ctx, cli.command, timeout);
+    match timeout {
         None => command.await,
+        // They stop themselves at the deadline, cleaning up.
+        Some(_) if runs_until_stopped => command.await,
         Some(after) => match tokio::time::timeout(after, command).await {
             Ok(result) => result,
-            // `watch --timeout` ends cleanly; anything else ran out of time.
-            Err(_) if is_watch => Ok(()),
             Err(_) => Err(format!("timed out after {}", humantime::format_duration(after)).into()),
         },
     }
 }
 
-async fn dispatch(ctx: Context, command: Command) -> Result<(), Failure> {
+async fn dispatch(
+    ctx: Context,
+    command: Command,
+    timeout: Option<std::time::Duration>,
+) -> Result<(), Failure> {
     match command {
         Command::Ls { activate } => commands::ls::run(&ctx, activate).await,
         Command::Inspect { name } => commands::inspect::run(&ctx, &name).await,
         Command::Call { name, method, body } => {
             commands::call::run(&ctx, &name, &method, body.as_deref()).await
         }
-        Command::Watch => commands::watch::run(&ctx).await,
+        Command::Watch { initial } => commands::watch::run(&ctx, initial, timeout).await,
         Command::Bench(args) => commands::bench::run(&ctx, &args).await,
         Command::Demo { command: None } => commands::demo::run().await,
         Command::Demo {
             command: Some(DemoCommand::Serve { dir }),
-        } => commands::serve::run(&dir).await,
+        } => commands::serve::run(&dir, timeout).await,
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "pluginctl",
-                &mut std::io::stdout(),
-            );
-            Ok(())
+            // Into memory first: clap_complete panics on a failed write (a
+            // closed pipe, as `pluginctl completions bash | head` makes).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "pluginctl", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
         }
     }
 }

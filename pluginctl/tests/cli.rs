@@ -205,7 +205,9 @@ async fn ls_activate_shows_what_each_implements_or_why_not() {
     let p = plugins();
     drop(std::os::unix::net::UnixListener::bind(p.path().join("dead.sock")).unwrap());
     let out = run(&["--plugin-dir", &p.arg(), "--json", "ls", "--activate"]).await;
-    assert!(out.status.success());
+    // A health check: one plugin did not activate, so it exits 1, after the listing.
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: 1 of 4 plugins failed to activate\n");
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let plugins = json["plugins"].as_array().unwrap();
     let by_name = |name: &str| plugins.iter().find(|p| p["name"] == name).unwrap().clone();
@@ -227,6 +229,10 @@ async fn ls_activate_shows_what_each_implements_or_why_not() {
         "{dead}"
     );
     let human = run(&["--plugin-dir", &p.arg(), "ls", "--activate"]).await;
+    assert_eq!(human.status.code(), Some(1));
+    std::fs::remove_file(p.path().join("dead.sock")).unwrap();
+    let healthy = run(&["--plugin-dir", &p.arg(), "ls", "--activate"]).await;
+    assert!(healthy.status.success(), "{}", stderr(&healthy));
     assert!(
         stdout(&human)
             .lines()
@@ -326,10 +332,37 @@ async fn failures_exit_1_with_the_message_on_stderr() {
     let out = run(&["--plugin-dir", &p.arg(), "call", "nobody", "Echo.Echo"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).starts_with("error: plugin \"nobody\" not found in "),
+        stderr(&out).starts_with("error: plugin \"nobody\" not found in ")
+            && stderr(&out).ends_with(
+                "\n  hint: check the name, and that the plugin has written its socket or descriptor in one of those directories (pluginctl ls lists what is there)\n"
+            ),
         "{}",
         stderr(&out)
     );
+    // A plugin that is not running: each cause on its own line, once, and a hint.
+    let dead = p.path().join("stopped.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    let out = run(&["--plugin-dir", &p.arg(), "call", "stopped", "Echo.Echo"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: Plugin.Activate: calling plugin \"stopped\" failed\n  caused by: cannot connect to plugin \"stopped\" at unix://{}\n  caused by: Connection refused (os error 111)\n  hint: is the plugin running? Nothing listens on its socket.\n",
+            dead.display()
+        )
+    );
+    let out = run(&["--plugin-dir", &p.arg(), "inspect", "stopped"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "inspect exits 1 when activation fails"
+    );
+    assert!(
+        stdout(&out).contains("error:       Plugin.Activate: calling plugin"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_file(&dead).unwrap();
     let out = run(&[
         "--plugin-dir",
         &p.arg(),
@@ -552,6 +585,7 @@ async fn bench_prints_one_line() {
     );
     // The CPU time is read from /proc: a number on Linux.
     assert!(json["cpu_us"].is_u64(), "{json}");
+    assert!(json["calls_per_s"].is_u64(), "a whole number: {json}");
     let keys: Vec<&str> = json
         .as_object()
         .unwrap()
@@ -689,6 +723,86 @@ async fn completions_for_bash() {
     let out = run(&["completions", "bash"]).await;
     assert!(out.status.success());
     assert!(stdout(&out).contains("_pluginctl()"));
+}
+
+#[tokio::test]
+async fn completions_into_a_closed_pipe_do_not_panic() {
+    let mut child = pluginctl()
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the script is written, as `| head -1` does.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_initial_prints_the_plugins_already_there_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let _b = std::os::unix::net::UnixListener::bind(dir.path().join("b.sock")).unwrap();
+    let _a = std::os::unix::net::UnixListener::bind(dir.path().join("a.sock")).unwrap();
+    let out = run(&[
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "--timeout",
+        "300ms",
+        "watch",
+        "--initial",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let at = |name: &str| format!("unix://{}", dir.path().join(name).display());
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "present  a  {}\npresent  b  {}\n",
+            at("a.sock"),
+            at("b.sock")
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "--timeout",
+        "500ms",
+        "demo",
+        "serve",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn help_says_what_demo_serve_serves_and_what_bench_prints() {
+    let serve = stdout(&run(&["demo", "serve", "--help"]).await);
+    for plugin in ["demo-volume", "demo-ipam", "echo-tcp", "echo-tls"] {
+        assert!(serve.contains(plugin), "{serve}");
+    }
+    let bench = stdout(&run(&["bench", "--help"]).await);
+    for field in [
+        "calls_per_s",
+        "p50_us",
+        "p99_us",
+        "max_us",
+        "errors",
+        "cpu_us",
+    ] {
+        assert!(bench.contains(field), "{bench}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,7 +74,7 @@ pub(crate) async fn run(ctx: &Context, args: &BenchArgs) -> Result<(), Failure> 
     let mut out = std::io::stdout().lock();
     if ctx.json {
         let line = json!({
-            "calls": calls, "concurrency": args.concurrency, "calls_per_s": per_s.round(),
+            "calls": calls, "concurrency": args.concurrency, "calls_per_s": whole(per_s),
             "p50_us": p50, "p99_us": p99, "max_us": max, "errors": errors, "cpu_us": cpu_us,
         });
         writeln!(out, "{line}")?;
@@ -85,7 +85,17 @@ pub(crate) async fn run(ctx: &Context, args: &BenchArgs) -> Result<(), Failure> 
             "calls_per_s={per_s:.0} p50_us={p50} p99_us={p99} max_us={max} errors={errors} cpu_us={cpu}"
         )?;
     }
+    if errors > 0 {
+        return Err(format!("{errors} of {calls} calls failed").into());
+    }
     Ok(())
+}
+
+/// A rate as a whole number of calls per second (JSON consumers expect an
+/// integer, not `41213.0`).
+fn whole(per_s: f64) -> u64 {
+    // A float-to-integer `as` saturates (NaN is 0): no overflow possible.
+    per_s.round() as u64
 }
 
 /// This process's CPU time, user and system, from `/proc/self/stat` (Linux;

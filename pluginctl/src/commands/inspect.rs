@@ -41,7 +41,7 @@ pub(crate) async fn run(ctx: &Context, name: &str) -> Result<(), Failure> {
         p.insert("error".into(), error);
         p.insert("activation_us".into(), json!(micros));
         writeln!(out, "{}", Value::Object(p))?;
-        return Ok(());
+        return activated(activation.as_ref().map(|_| ()));
     }
     writeln!(out, "name:        {}", spec.name())?;
     writeln!(out, "address:     {}", spec.address())?;
@@ -66,5 +66,11 @@ pub(crate) async fn run(ctx: &Context, name: &str) -> Result<(), Failure> {
         Err(error) => writeln!(out, "error:       {error}")?,
     }
     writeln!(out, "activation:  {micros} us")?;
-    Ok(())
+    activated(activation.as_ref().map(|_| ()))
+}
+
+/// A failure (exit 1) when the plugin did not activate; the error itself was
+/// printed above.
+fn activated(activation: Result<(), &String>) -> Result<(), Failure> {
+    activation.map_err(|_| "the plugin did not activate".into())
 }

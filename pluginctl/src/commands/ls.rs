@@ -39,7 +39,7 @@ pub(crate) async fn run(ctx: &Context, activate: bool) -> Result<(), Failure> {
             .map(|s| json!({"path": s.path().to_string_lossy(), "reason": s.reason().to_string()}))
             .collect();
         writeln!(out, "{}", json!({"plugins": plugins, "skipped": skipped}))?;
-        return Ok(());
+        return failed_activations(&outcomes);
     }
     let mut headers = vec!["NAME", "ADDRESS", "SOURCE"];
     if activate {
@@ -67,7 +67,21 @@ pub(crate) async fn run(ctx: &Context, activate: bool) -> Result<(), Failure> {
     for skipped in &skipped {
         eprintln!("skipped {skipped}");
     }
-    Ok(())
+    failed_activations(&outcomes)
+}
+
+/// With `--activate`, a failure when any plugin did not activate: scripts use
+/// `ls --activate` as a health check.
+fn failed_activations(outcomes: &[Option<Result<Vec<String>, String>>]) -> Result<(), Failure> {
+    let failed = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Some(Err(_))))
+        .count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} of {} plugins failed to activate", outcomes.len()).into())
+    }
 }
 
 /// What the plugin implements, or why it could not be activated.
