@@ -17,7 +17,7 @@ pub(crate) async fn run(
     let mut watch = ctx.discovery.watch()?;
     if initial {
         // What the watch starts from: every event after these is a change.
-        let mut present: Vec<&PluginSpec> = watch.snapshot().into_iter().collect();
+        let mut present: Vec<&PluginSpec> = watch.snapshot().iter().collect();
         present.sort_by(|a, b| a.name().cmp(b.name()));
         let mut out = std::io::stdout().lock();
         for spec in present {
