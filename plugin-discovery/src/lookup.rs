@@ -55,12 +55,12 @@ impl Discovery {
             for path in [spec, nested_spec, json, nested_json] {
                 match fs::metadata(&path) {
                     Ok(_) => {
-                        return PluginSpec::from_file(&path).map_err(|source| {
-                            DiscoveryError::Descriptor {
+                        return PluginSpec::from_file(&path)
+                            .inspect(log_warnings)
+                            .map_err(|source| DiscoveryError::Descriptor {
                                 name: name.clone(),
                                 source,
-                            }
-                        });
+                            });
                     }
                     Err(err) if is_absent(&err) => {}
                     Err(err) => ignore(&mut ignored, path, SkipReason::Stat(err)),
@@ -72,6 +72,18 @@ impl Discovery {
             searched: self.all_dirs().into_iter().map(Path::to_owned).collect(),
             ignored,
         })
+    }
+}
+
+/// The descriptor's warnings (a `TLSConfig` that is not used, say), as
+/// tracing events: plugin-spec returns them and logs nothing.
+pub(crate) fn log_warnings(spec: &PluginSpec) {
+    for warning in spec.warnings() {
+        tracing::warn!(
+            plugin = %spec.name(),
+            path = %spec.source().path().display(),
+            "plugin descriptor: {warning}"
+        );
     }
 }
 

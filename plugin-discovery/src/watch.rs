@@ -396,8 +396,16 @@ impl State {
             .collect();
         for (name, now) in &plugins {
             match self.plugins.get(name) {
-                None => events.push(WatchEvent::Added(now.0.clone())),
-                Some(before) if before != now => events.push(WatchEvent::Changed(now.0.clone())),
+                // A spec's warnings once, when it appears or changes, not on
+                // every rescan.
+                None => {
+                    crate::lookup::log_warnings(&now.0);
+                    events.push(WatchEvent::Added(now.0.clone()));
+                }
+                Some(before) if before != now => {
+                    crate::lookup::log_warnings(&now.0);
+                    events.push(WatchEvent::Changed(now.0.clone()));
+                }
                 Some(_) => {}
             }
         }

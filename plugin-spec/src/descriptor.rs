@@ -23,13 +23,13 @@ pub(crate) fn parse_spec(
         return Err(SpecError::Empty { path });
     }
     let address = parse_address(url, &path)?;
-    Ok(finish(PluginSpec {
+    Ok(PluginSpec {
         name,
         address,
         tls: None,
         source: Source::new(SourceKind::Spec, path),
         warnings,
-    }))
+    })
 }
 
 pub(crate) fn parse_json(
@@ -60,13 +60,13 @@ pub(crate) fn parse_json(
     if tls.is_some() && !address.is_tls() {
         warnings.push(Warning::TlsConfigUnused);
     }
-    Ok(finish(PluginSpec {
+    Ok(PluginSpec {
         name,
         address,
         tls,
         source: Source::new(SourceKind::Json, path),
         warnings,
-    }))
+    })
 }
 
 fn skip_bom<'t>(text: &'t str, warnings: &mut Vec<Warning>) -> &'t str {
@@ -131,14 +131,4 @@ fn tls_options(
     }
 }
 
-/// Emits each warning as a tracing event too, then hands the spec over.
-fn finish(spec: PluginSpec) -> PluginSpec {
-    for warning in &spec.warnings {
-        tracing::warn!(
-            plugin = %spec.name,
-            path = %spec.source.path().display(),
-            "plugin descriptor: {warning}"
-        );
-    }
-    spec
-}
+

@@ -198,7 +198,9 @@ impl PluginSpec {
         &self.source
     }
 
-    /// What looked odd in the descriptor; empty for a clean one.
+    /// What looked odd in the descriptor; empty for a clean one. This crate
+    /// logs nothing: reporting them is the caller's (plugin-discovery logs
+    /// them once per lookup, and its watch once per change).
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

@@ -46,34 +46,15 @@ pub(crate) fn canonicalize(value: Value, fields: &[&str]) -> Result<Value, Strin
     Err(format!("expected a JSON object, found {found}"))
 }
 
-/// Implements `Serialize` and Go-style `Deserialize` for a struct that derives
-/// both with `#[serde(remote = "Self")]` (which turns the derived code into
-/// inherent functions), given its JSON field names.
-macro_rules! go_json {
-    ($ty:ident { $($field:literal),* $(,)? }) => {
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $ty::serialize(self, serializer)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
-                let value = $crate::go_json::canonicalize(value, &[$($field),*])
-                    .map_err(<D::Error as serde::de::Error>::custom)?;
-                $ty::deserialize(value).map_err(<D::Error as serde::de::Error>::custom)
-            }
-        }
-    };
-}
-
-pub(crate) use go_json;
-
 /// Defines a struct for a Go message type: each field with its JSON name,
 /// `Default`, and Go-style decoding (see the module docs). Field attributes
 /// (docs, `#[serde(skip_serializing_if = ...)]` for Go's `omitempty`) pass
 /// through.
+///
+/// `Serialize` is derived. `Deserialize` canonicalizes the keys, then runs the
+/// decoder derived for a private mirror of the struct, so no serde-generated
+/// function shows in the public API (serde's `remote = "Self"` made inherent
+/// `serialize` and `deserialize` functions, public and in the docs).
 macro_rules! go_struct {
     (
         $(#[$meta:meta])*
@@ -85,8 +66,7 @@ macro_rules! go_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[serde(remote = "Self", default)]
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
         pub struct $name {
             $(
                 $(#[$fmeta])*
@@ -94,7 +74,29 @@ macro_rules! go_struct {
                 pub $field: $ty,
             )*
         }
-        $crate::go_json::go_json!($name { $($json),* });
+
+        const _: () = {
+            #[derive(Default, serde::Deserialize)]
+            #[serde(default)]
+            struct Mirror {
+                $(
+                    $(#[$fmeta])*
+                    #[serde(rename = $json)]
+                    $field: $ty,
+                )*
+            }
+
+            impl<'de> serde::Deserialize<'de> for $name {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+                    let value = $crate::go_json::canonicalize(value, &[$($json),*])
+                        .map_err(<D::Error as serde::de::Error>::custom)?;
+                    let mirror = <Mirror as serde::Deserialize>::deserialize(value)
+                        .map_err(<D::Error as serde::de::Error>::custom)?;
+                    Ok($name { $($field: mirror.$field),* })
+                }
+            }
+        };
     };
 }
 

@@ -85,6 +85,7 @@
 //! | --- | --- | --- |
 //! | `client` | on | The typed host clients (`volume::VolumeDriverClient`, `network::NetworkDriverClient`, ...) over plugin-client, applying the engine's error-field rules. |
 //! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...) and [`PluginServerExt`], which mounts them on a plugin-server `PluginServer`. |
+//! | `tls` | on | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client with no rustls. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 mod go_json;

@@ -126,6 +126,20 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
         &["--no-default-features"],
         &["tokio", "notify", "futures-core"],
     ),
+    // plugin-spec returns warnings; logging them is the caller's.
+    ("plugin-spec", &[], &["tracing"]),
+    // Both sides without `tls`: no rustls.
+    (
+        "plugin-subsystems",
+        &["--no-default-features", "--features", "client,server"],
+        &["rustls", "tokio-rustls", "ring"],
+    ),
+    // pluginctl depends on what it uses.
+    (
+        "pluginctl",
+        &["--depth", "1"],
+        &["plugin-transport", "thiserror"],
+    ),
 ];
 
 pub(crate) fn run(root: &Path) -> Result<(), String> {
