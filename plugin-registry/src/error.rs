@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use plugin_client::ClientError;
 use plugin_discovery::DiscoveryError;
-use plugin_spec::PluginName;
+use plugin_spec::{PluginName, SpecError};
 use plugin_transport::TransportError;
 
 /// Why a plugin could not be had. Cheap to clone: every caller waiting on one
@@ -20,6 +20,13 @@ use plugin_transport::TransportError;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum RegistryError {
+    /// The name given is not a plugin name (`"../etc"`); nothing was looked
+    /// up.
+    InvalidName {
+        /// Which rule it broke.
+        source: Arc<SpecError>,
+    },
+
     /// No plugin of that name is in any plugin directory (answered at once:
     /// use [`get_or_wait`](crate::Registry::get_or_wait) to wait for one).
     NotFound {
@@ -89,6 +96,7 @@ pub enum RegistryError {
 impl std::fmt::Display for RegistryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::InvalidName { source } => source.fmt(f),
             Self::NotFound { source, .. } | Self::Descriptor { source, .. } => source.fmt(f),
             Self::Setup { source, .. } => source.fmt(f),
             Self::Activation { name, .. } => {
@@ -125,6 +133,7 @@ impl std::error::Error for RegistryError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             // Transparent: the wrapped error's own cause.
+            Self::InvalidName { source } => source.source(),
             Self::NotFound { source, .. } | Self::Descriptor { source, .. } => source.source(),
             Self::Setup { source, .. } => source.source(),
             Self::Activation { source, .. } => Some(source.as_ref()),
@@ -145,9 +154,10 @@ fn list(items: &[String]) -> String {
 }
 
 impl RegistryError {
-    /// The plugin the error is about.
-    pub fn name(&self) -> &PluginName {
+    /// The plugin the error is about (`None` for a name that is not valid).
+    pub fn name(&self) -> Option<&PluginName> {
         match self {
+            Self::InvalidName { .. } => None,
             Self::NotFound { name, .. }
             | Self::Descriptor { name, .. }
             | Self::Setup { name, .. }
@@ -155,7 +165,7 @@ impl RegistryError {
             | Self::DoesNotImplement { name, .. }
             | Self::WaitTimeout { name, .. }
             | Self::Watch { name, .. }
-            | Self::Interrupted { name } => name,
+            | Self::Interrupted { name } => Some(name),
         }
     }
 

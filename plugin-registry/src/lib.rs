@@ -7,28 +7,39 @@
 //! layer over every plugin's transport). It is a value the host owns: no
 //! global state, cheap to clone, and clones share it.
 //!
-//! ```no_run
-//! use std::time::Duration;
-//! use plugin_discovery::Discovery;
-//! use plugin_registry::Registry;
-//! use plugin_spec::PluginName;
+//! ```
+//! # use plugin_server::{HandlerError, PluginServer};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A volume plugin in a temporary directory, for the example to find.
+//! # let dir = tempfile::tempdir()?;
+//! # let _sshfs = PluginServer::new("sshfs".parse()?)
+//! #     .implements("VolumeDriver")
+//! #     .handle_raw("VolumeDriver.Create", |_| async { Ok::<_, HandlerError>("{}".into()) })
+//! #     .serve_unix(dir.path().join("sshfs.sock"))?;
+//! use plugin_registry::{Discovery, PluginService, Registry};
+//! use plugin_subsystems::volume::{self, VolumeDriverClient};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let registry = Registry::new(Discovery::docker_defaults());
+//! // Docker's directories would be Discovery::docker_defaults().
+//! let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
 //! registry
-//!     .handle("VolumeDriver", |name, _client| async move {
-//!         println!("volume plugin {name} is up");
-//!     })
+//!     .on_activate(volume::IMPLEMENTS, |name, _client| async move { println!("{name} is up") })
 //!     .await;
 //!
-//! let sshfs = registry.get(&PluginName::new("sshfs")?, "VolumeDriver").await?;
-//! let later = registry.get_or_wait(&PluginName::new("late")?, "VolumeDriver", Duration::from_secs(5)).await;
-//! let all = registry.get_all("VolumeDriver").await;
-//! for failure in &all.failures {
-//!     eprintln!("{failure}");
-//! }
+//! // The main path: get a plugin by name, as the typed client of its subsystem.
+//! let volumes: VolumeDriverClient<PluginService> =
+//!     registry.get("sshfs", volume::IMPLEMENTS).await?.typed();
+//! volumes.create("data", None).await?;
+//!
+//! // Every volume plugin there is, with the failures beside them.
+//! let all = registry.get_all(volume::IMPLEMENTS).await;
+//! assert_eq!(all.plugins.len(), 1);
 //! # Ok(()) }
 //! ```
+//!
+//! [`Plugin::typed`] gives any typed client of plugin-subsystems;
+//! [`get_or_wait`](Registry::get_or_wait) waits for a plugin that is not there
+//! yet, or is restarting.
 //!
 //! Where it differs from Docker ([the registry][registry], [retries and
 //! timeouts][retries]): an unknown name is
@@ -58,8 +69,10 @@ mod service;
 
 pub use error::RegistryError;
 pub use plugin::Plugin;
-pub use plugin_client::{Client, ClientConfig, Manifest, RetryPolicy};
+pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryPolicy};
 pub use plugin_discovery::Discovery;
+pub use plugin_spec::{AsPluginName, PluginName};
+pub use plugin_transport::ResponseBody;
 pub use registry::{GetAll, Registry, RegistryBuilder};
 pub use service::{PluginFuture, PluginService};
 

@@ -84,6 +84,24 @@ impl Plugin {
         &self.inner.client
     }
 
+    /// A typed client for it: any type made from a `Client<PluginService>`,
+    /// as every plugin-subsystems client is (`VolumeDriverClient`,
+    /// `IpamDriverClient`, ...).
+    ///
+    /// ```no_run
+    /// # async fn run(registry: plugin_registry::Registry) -> Result<(), Box<dyn std::error::Error>> {
+    /// use plugin_registry::PluginService;
+    /// use plugin_subsystems::volume::{self, VolumeDriverClient};
+    ///
+    /// let volumes: VolumeDriverClient<PluginService> =
+    ///     registry.get("sshfs", volume::IMPLEMENTS).await?.typed();
+    /// volumes.create("data", None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn typed<T: From<Client<PluginService>>>(&self) -> T {
+        T::from(self.inner.client.clone())
+    }
+
     /// Whether it implements `iface`.
     pub fn implements(&self, iface: &str) -> bool {
         self.inner.manifest.implements_iface(iface)

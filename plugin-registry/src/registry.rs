@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use http::{Request, Response};
 use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryPolicy};
 use plugin_discovery::{Discovery, DiscoveryError, Skipped, WatchEvent};
-use plugin_spec::{PluginName, PluginSpec};
+use plugin_spec::{AsPluginName, PluginName, PluginSpec};
 use plugin_transport::{ResponseBody, Transport};
 use tokio::sync::watch;
 use tower::{Layer, Service, ServiceExt};
@@ -42,14 +42,14 @@ type LayerFn = Arc<dyn Fn(Transport) -> Layered + Send + Sync>;
 ///   its handlers.
 ///
 /// ```no_run
-/// use plugin_discovery::Discovery;
-/// use plugin_registry::Registry;
-/// use plugin_spec::PluginName;
+/// use plugin_registry::{Discovery, PluginService, Registry};
+/// use plugin_subsystems::volume::{self, VolumeDriverClient};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let registry = Registry::new(Discovery::docker_defaults());
-/// let plugin = registry.get(&PluginName::new("sshfs")?, "VolumeDriver").await?;
-/// let volumes: serde_json::Value = plugin.client().call("VolumeDriver.List", &serde_json::json!({})).await?;
+/// let volumes: VolumeDriverClient<PluginService> =
+///     registry.get("sshfs", volume::IMPLEMENTS).await?.typed();
+/// let listed = volumes.list().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -120,6 +120,16 @@ impl RegistryBuilder {
 
     /// A tower layer put over every plugin's transport (metrics, limits,
     /// headers). Its service must answer the transport's response type.
+    ///
+    /// The layer is applied **once per activation**: each plugin gets its own
+    /// stack, and a plugin activated again (after a restart) gets a new one.
+    /// So a `ConcurrencyLimitLayer` limits each plugin separately and starts
+    /// afresh after a re-activation; for one limit across every plugin in the
+    /// process, use `GlobalConcurrencyLimitLayer`, whose semaphore the copies
+    /// share. The service must be `Sync` as well as `Clone + Send`: every
+    /// caller shares one [`Plugin`] and calls through `&self`, so the stack is
+    /// kept as a `BoxCloneSyncService` (a `BoxCloneService` would need a lock
+    /// per call).
     #[must_use]
     pub fn layer<L>(mut self, layer: L) -> Self
     where
@@ -205,10 +215,14 @@ impl Registry {
     /// 2 s for a TCP or TLS plugin); [`RegistryError::DoesNotImplement`]. To
     /// wait for a plugin that is restarting, use
     /// [`get_or_wait`](Self::get_or_wait), which wakes when its socket
-    /// reappears.
-    pub async fn get(&self, name: &PluginName, iface: &str) -> Result<Plugin, RegistryError> {
+    /// reappears. [`RegistryError::InvalidName`] for text that is not a
+    /// plugin name (`"../etc"`).
+    ///
+    /// `name` is what you have: `"sshfs"`, a `String`, or a [`PluginName`].
+    pub async fn get(&self, name: impl AsPluginName, iface: &str) -> Result<Plugin, RegistryError> {
+        let name = checked(&name)?;
         let plugin = self
-            .activated(name, None, &self.inner.client.retry().clone())
+            .activated(&name, None, self.inner.client.retry())
             .await?;
         implementing(plugin, iface)
     }
@@ -223,10 +237,12 @@ impl Registry {
     /// cannot start; then as [`get`](Self::get).
     pub async fn get_or_wait(
         &self,
-        name: &PluginName,
+        name: impl AsPluginName,
         iface: &str,
         timeout: Duration,
     ) -> Result<Plugin, RegistryError> {
+        let name = checked(&name)?;
+        let name = name.as_ref();
         let waiting = async {
             // Watch first, so that a plugin appearing between the two is seen.
             let mut watch =
@@ -282,7 +298,7 @@ impl Registry {
             .buffer_unordered(self.inner.get_all_concurrency)
             .collect()
             .await;
-        outcomes.sort_by(|a, b| name_of(a).cmp(name_of(b)));
+        outcomes.sort_by(|a, b| name_of(a).cmp(&name_of(b)));
         let mut found = GetAll {
             skipped,
             ..GetAll::default()
@@ -301,7 +317,8 @@ impl Registry {
     /// implements `iface`, after the handlers registered before it; and, at
     /// once, for every plugin already active that implements it. Handlers run
     /// without any registry lock held, so they may call the registry.
-    pub async fn handle<F, Fut>(&self, iface: impl Into<String>, handler: F)
+    /// (Docker's `plugins.Handle`; it is named for when it runs.)
+    pub async fn on_activate<F, Fut>(&self, iface: impl Into<String>, handler: F)
     where
         F: Fn(PluginName, Client<PluginService>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -495,9 +512,17 @@ fn implementing(plugin: Plugin, iface: &str) -> Result<Plugin, RegistryError> {
     }
 }
 
-fn name_of(outcome: &Result<Plugin, RegistryError>) -> &PluginName {
+fn name_of(outcome: &Result<Plugin, RegistryError>) -> Option<&PluginName> {
     match outcome {
-        Ok(plugin) => plugin.name(),
+        Ok(plugin) => Some(plugin.name()),
         Err(error) => error.name(),
     }
+}
+
+/// The name, checked, or the registry's error for it.
+fn checked(name: &impl AsPluginName) -> Result<std::borrow::Cow<'_, PluginName>, RegistryError> {
+    name.as_plugin_name()
+        .map_err(|source| RegistryError::InvalidName {
+            source: Arc::new(source),
+        })
 }

@@ -35,7 +35,7 @@ async fn handlers_run_after_activation_in_registration_order() {
     for tag in ["first", "second"] {
         let seen = Arc::clone(&seen);
         registry
-            .handle("VolumeDriver", move |name, _client| {
+            .on_activate("VolumeDriver", move |name, _client| {
                 let seen = Arc::clone(&seen);
                 async move { seen.lock().unwrap().push(format!("{tag} {name}")) }
             })
@@ -43,14 +43,14 @@ async fn handlers_run_after_activation_in_registration_order() {
     }
     let echo_seen = Arc::clone(&seen);
     registry
-        .handle("Echo", move |name, _| {
+        .on_activate("Echo", move |name, _| {
             let seen = Arc::clone(&echo_seen);
             async move { seen.lock().unwrap().push(format!("echo {name}")) }
         })
         .await;
     let unrelated = Arc::clone(&seen);
     registry
-        .handle("NetworkDriver", move |name, _| {
+        .on_activate("NetworkDriver", move |name, _| {
             let seen = Arc::clone(&unrelated);
             async move { seen.lock().unwrap().push(format!("network {name}")) }
         })
@@ -74,7 +74,7 @@ async fn a_handler_registered_late_runs_at_once_for_active_plugins() {
     let seen = log();
     let late = Arc::clone(&seen);
     registry
-        .handle("VolumeDriver", move |name, client| {
+        .on_activate("VolumeDriver", move |name, client| {
             let seen = Arc::clone(&late);
             async move {
                 let echoed = client.call_raw("Echo.Echo", "late").await.unwrap();
@@ -100,7 +100,7 @@ async fn a_handler_may_call_the_registry_itself() {
     let seen = log();
     let (inner_registry, inner_seen) = (registry.clone(), Arc::clone(&seen));
     registry
-        .handle("VolumeDriver", move |name, _| {
+        .on_activate("VolumeDriver", move |name, _| {
             let (registry, seen) = (inner_registry.clone(), Arc::clone(&inner_seen));
             async move {
                 // The plugin being handled, and another one: neither deadlocks.
@@ -130,7 +130,7 @@ async fn a_restarted_plugin_is_activated_again_with_its_new_manifest() {
     let seen = log();
     let runs = Arc::clone(&seen);
     registry
-        .handle("VolumeDriver", move |name, _| {
+        .on_activate("VolumeDriver", move |name, _| {
             let seen = Arc::clone(&runs);
             async move { seen.lock().unwrap().push(name.to_string()) }
         })

@@ -130,5 +130,3 @@ fn tls_options(
         }
     }
 }
-
-

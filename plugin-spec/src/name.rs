@@ -1,6 +1,6 @@
 //! Plugin names: validated once, then safe to join onto a directory.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::ffi::OsStr;
 use std::fmt;
 use std::str::FromStr;
@@ -137,6 +137,52 @@ impl PluginName {
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// What a plugin name can be given as: a [`PluginName`] (checked already,
+/// borrowed as it is) or text (`&str`, `String`, checked when used). APIs that
+/// look a plugin up take `impl AsPluginName`, so `registry.get("sshfs", ...)`
+/// and `registry.get(&name, ...)` both work.
+///
+/// ```
+/// use plugin_spec::{AsPluginName, PluginName};
+///
+/// let name = PluginName::new("sshfs")?;
+/// assert_eq!(name.as_plugin_name()?.as_str(), "sshfs");
+/// assert_eq!("sshfs".as_plugin_name()?.as_ref(), &name);
+/// assert!("../etc".as_plugin_name().is_err());
+/// # Ok::<(), plugin_spec::SpecError>(())
+/// ```
+pub trait AsPluginName {
+    /// The name, checked.
+    ///
+    /// # Errors
+    /// [`SpecError::InvalidName`] for text that is not a valid name.
+    fn as_plugin_name(&self) -> Result<Cow<'_, PluginName>, SpecError>;
+}
+
+impl AsPluginName for PluginName {
+    fn as_plugin_name(&self) -> Result<Cow<'_, PluginName>, SpecError> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl AsPluginName for str {
+    fn as_plugin_name(&self) -> Result<Cow<'_, PluginName>, SpecError> {
+        PluginName::new(self).map(Cow::Owned)
+    }
+}
+
+impl AsPluginName for String {
+    fn as_plugin_name(&self) -> Result<Cow<'_, PluginName>, SpecError> {
+        self.as_str().as_plugin_name()
+    }
+}
+
+impl<T: AsPluginName + ?Sized> AsPluginName for &T {
+    fn as_plugin_name(&self) -> Result<Cow<'_, PluginName>, SpecError> {
+        (**self).as_plugin_name()
     }
 }
 

@@ -23,6 +23,23 @@ macro_rules! typed_client {
             }
         }
 
+        /// Typed calls over `client` (so a registry `Plugin` gives one with
+        /// `plugin.typed()`).
+        impl<S> From<plugin_client::Client<S>> for $name<S> {
+            fn from(client: plugin_client::Client<S>) -> Self {
+                Self { client }
+            }
+        }
+
+        /// Typed calls over a clone of `client`.
+        impl<S: Clone> From<&plugin_client::Client<S>> for $name<S> {
+            fn from(client: &plugin_client::Client<S>) -> Self {
+                Self {
+                    client: client.clone(),
+                }
+            }
+        }
+
         impl<S, B> $name<S>
         where
             S: tower::Service<http::Request<plugin_client::RequestBody>, Response = http::Response<B>>

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use plugin_client::{ClientConfig, RetryPolicy};
 use plugin_discovery::Discovery;
-use plugin_registry::Registry;
+use plugin_registry::{PluginService, Registry};
 use plugin_server::Serving;
 use plugin_spec::PluginName;
-use plugin_subsystems::ipam::{IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
-use plugin_subsystems::volume::VolumeDriverClient;
+use plugin_subsystems::ipam::{self, IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
+use plugin_subsystems::volume::{self, VolumeDriverClient};
 
 use super::Failure;
 use crate::plugins::{self, DEMO_IPAM, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served};
@@ -81,18 +81,18 @@ pub(crate) async fn run() -> Result<(), Failure> {
     let config = ClientConfig::default().with_retry(RetryPolicy::none());
     let registry = Registry::builder(discovery).client_config(config).build();
     for (name, iface) in [
-        (DEMO_VOLUME, "VolumeDriver"),
-        (DEMO_IPAM, "IpamDriver"),
+        (DEMO_VOLUME, volume::IMPLEMENTS),
+        (DEMO_IPAM, ipam::IMPLEMENTS),
         (ECHO_TCP, "Echo"),
         (ECHO_TLS, "Echo"),
     ] {
-        let plugin = registry.get(&PluginName::new(name)?, iface).await?;
+        let plugin = registry.get(name, iface).await?;
         steps.done(format!(
             "activated {name}: implements {}",
             plugin.manifest().implements().join(", ")
         ));
     }
-    let secure = registry.get(&PluginName::new(ECHO_TLS)?, "Echo").await?;
+    let secure = registry.get(ECHO_TLS, "Echo").await?;
     let answer = secure
         .client()
         .call_raw("Echo.Echo", r#"{"over":"TLS"}"#)
@@ -102,10 +102,8 @@ pub(crate) async fn run() -> Result<(), Failure> {
         String::from_utf8_lossy(&answer)
     ));
 
-    let plugin = registry
-        .get(&PluginName::new(DEMO_VOLUME)?, "VolumeDriver")
-        .await?;
-    let volumes = VolumeDriverClient::new(plugin.client().clone());
+    let volumes: VolumeDriverClient<PluginService> =
+        registry.get(DEMO_VOLUME, volume::IMPLEMENTS).await?.typed();
     volumes
         .create(
             "demo-data",
@@ -130,7 +128,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
 
     let ghost = PluginName::new("not-there")?;
     let started = Instant::now();
-    match registry.get(&ghost, "VolumeDriver").await {
+    match registry.get(&ghost, volume::IMPLEMENTS).await {
         Err(error) if error.is_not_found() => steps.done(format!(
             "not-there: not found, answered in {} (Docker retries for about 15 s)",
             format_duration(started.elapsed())
@@ -139,10 +137,8 @@ pub(crate) async fn run() -> Result<(), Failure> {
         Ok(_) => return Err("a plugin that does not exist was found".into()),
     }
 
-    let ipam = registry
-        .get(&PluginName::new(DEMO_IPAM)?, "IpamDriver")
-        .await?;
-    let ipam = IpamDriverClient::new(ipam.client().clone());
+    let ipam: IpamDriverClient<PluginService> =
+        registry.get(DEMO_IPAM, ipam::IMPLEMENTS).await?.typed();
     let pool = ipam
         .request_pool(&RequestPoolRequest {
             address_space: "LocalDefault".to_owned(),
@@ -162,10 +158,10 @@ pub(crate) async fn run() -> Result<(), Failure> {
 
     volumes.create("left-behind", None).await?;
     served.volume = restart(served.volume, &plugin_dir).await?;
-    let plugin = registry
-        .get(&PluginName::new(DEMO_VOLUME)?, "VolumeDriver")
-        .await?;
-    let after = VolumeDriverClient::new(plugin.client().clone())
+    let after = registry
+        .get(DEMO_VOLUME, volume::IMPLEMENTS)
+        .await?
+        .typed::<VolumeDriverClient<PluginService>>()
         .list()
         .await?;
     steps.done(format!(
