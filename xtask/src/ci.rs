@@ -182,6 +182,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     layers(root)?;
     stands_alone(root)?;
     step("tests", root, cargo(TEST_COMMAND))?;
+    crate::examples::run(root)?;
     println!("ci: all checks passed");
     Ok(())
 }

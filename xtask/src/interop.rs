@@ -105,7 +105,7 @@ fn prepare(root: &Path, release: bool) -> Result<Programs, String> {
 }
 
 /// The workspace's target directory, as cargo sees it.
-fn target_dir(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn target_dir(root: &Path) -> Result<PathBuf, String> {
     let metadata = output(
         root,
         cargo(&["metadata", "--format-version", "1", "--no-deps", "--locked"]),

@@ -22,6 +22,7 @@
 mod bench;
 mod ci;
 mod command;
+mod examples;
 mod fuzz;
 mod interop;
 mod release;
@@ -42,8 +43,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every CI check: fmt, clippy, docs, layering, tests (what .ci/run runs).
+    /// Run every CI check: fmt, clippy, docs, layering, tests, examples (what
+    /// .ci/run runs).
     Ci,
+    /// Run the newcomer examples as a user would: dir_volume serving, host
+    /// using it through the registry, layered (part of `ci`).
+    Examples,
     /// Run every benchmark; print each figure beside its in-run baseline.
     Bench {
         /// Fewer rounds: a smoke run, not a measurement.
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match cli.command {
         Command::Ci => ci::run(&root),
+        Command::Examples => examples::run(&root),
         Command::Bench {
             quick,
             json,

@@ -1,0 +1,180 @@
+//! The newcomer paths, run as a user runs them (part of `cargo xtask ci`):
+//! `dir_volume` serving in a temporary directory, `host` using it through the
+//! registry and then failing once it is gone, and `layered`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use crate::ci::cargo;
+use crate::command::{describe, step};
+
+pub(crate) fn run(root: &Path) -> Result<(), String> {
+    step(
+        "build examples",
+        root,
+        cargo(&[
+            "build",
+            "--locked",
+            "--examples",
+            "-p",
+            "plugin-subsystems",
+            "-p",
+            "plugin-registry",
+        ]),
+    )?;
+    println!("==> examples: dir_volume, host, layered");
+    let started = Instant::now();
+    let bin = crate::interop::target_dir(root)?.join("debug/examples");
+    let tmp = tempfile::tempdir().map_err(|e| format!("examples: no temp dir: {e}"))?;
+    let (plugins, socket) = (
+        tmp.path().join("plugins"),
+        tmp.path().join("plugins/dirvol.sock"),
+    );
+
+    let mut volume = Command::new(bin.join("dir_volume"));
+    volume
+        .arg("--root")
+        .arg(tmp.path().join("volumes"))
+        .arg("--socket")
+        .arg(&socket)
+        .stdout(Stdio::piped());
+    // Killed however this ends; the temp dir goes with `tmp`.
+    let mut serving =
+        Running(Some(volume.spawn().map_err(|e| {
+            format!("examples: cannot start `{}`: {e}", describe(&volume))
+        })?));
+    let child = serving.0.as_mut().ok_or("dir_volume is not running")?;
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stdout.take().ok_or("dir_volume has no stdout")?).lines();
+    let first = lines.next().transpose().map_err(|e| e.to_string())?;
+    expect(
+        first
+            .as_deref()
+            .is_some_and(|l| l.starts_with("dirvol serving on unix://")),
+        format!("dir_volume said {first:?}"),
+    )?;
+
+    let host = |plugins: &Path| {
+        let mut cmd = Command::new(bin.join("host"));
+        cmd.arg("--plugin-dir").arg(plugins).arg("dirvol");
+        cmd.output()
+            .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&cmd)))
+    };
+    let out = host(&plugins)?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let steps: Vec<&str> = said
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    expect(
+        out.status.success()
+            && steps
+                == [
+                    "got",
+                    "created",
+                    "mounted",
+                    "wrote",
+                    "listed",
+                    "unmounted",
+                    "removed",
+                ],
+        format!(
+            "host against dir_volume: {}\n{said}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    print!("{said}");
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .map_err(|e| format!("examples: cannot run kill: {e}"))?;
+    let mut child = serving.0.take().ok_or("dir_volume is not running")?;
+    let exit = child.wait().map_err(|e| e.to_string())?;
+    expect(
+        stopped.success() && exit.success() && !socket.exists(),
+        format!(
+            "dir_volume on SIGTERM: {exit}, socket left: {}",
+            socket.exists()
+        ),
+    )?;
+
+    // Gone: host fails, saying why once.
+    let out = host(&plugins)?;
+    let error = String::from_utf8_lossy(&out.stderr).into_owned();
+    expect(
+        out.status.code() == Some(1)
+            && error
+                == format!(
+                    "error: plugin \"dirvol\" not found in {}\n",
+                    plugins.display()
+                ),
+        format!("host without the plugin: {}: {error}", out.status),
+    )?;
+    print!("host after dir_volume stopped: {error}");
+
+    // A socket left by a killed plugin: fails at once, each cause once.
+    let stale = plugins.join("stale.sock");
+    drop(
+        std::os::unix::net::UnixListener::bind(&stale)
+            .map_err(|e| format!("examples: cannot make {}: {e}", stale.display()))?,
+    );
+    let mut cmd = Command::new(bin.join("host"));
+    cmd.arg("--plugin-dir").arg(&plugins).arg("stale");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&cmd)))?;
+    let error = String::from_utf8_lossy(&out.stderr).into_owned();
+    let expected = format!(
+        "error: activating plugin \"stale\" failed\n  caused by: Plugin.Activate: calling plugin \"stale\" failed\n  caused by: cannot connect to plugin \"stale\" at unix://{}\n  caused by: Connection refused (os error 111)\n",
+        stale.display()
+    );
+    expect(
+        out.status.code() == Some(1) && error == expected,
+        format!("host on a stale socket: {}: {error}", out.status),
+    )?;
+    print!("host on a stale socket:\n{error}");
+
+    let mut layered = Command::new(bin.join("layered"));
+    let out = layered
+        .output()
+        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&layered)))?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    expect(
+        out.status.success(),
+        format!(
+            "layered: {}\n{said}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    print!("{said}");
+    println!(
+        "<== examples: ok in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn expect(ok: bool, otherwise: String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("examples: {otherwise}"))
+    }
+}
+
+/// A child killed when dropped, unless it was taken out to be waited for.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
