@@ -7,14 +7,24 @@
 //! [`plugin_transport::Transport`], but any stack of tower layers on it (or an
 //! in-memory service, or a proxy) works the same:
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use plugin_client::{Client, ClientConfig, Manifest};
 //! use plugin_transport::{PluginName, PluginSpec, Transport, TransportConfig};
 //! use tower::ServiceBuilder;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A plugin in a temporary directory (/run/docker/plugins in production).
+//! # let dir = tempfile::tempdir()?;
+//! # let socket = dir.path().join("sshfs.sock");
+//! # let _sshfs = plugin_server::PluginServer::new("sshfs".parse()?)
+//! #     .implements("VolumeDriver")
+//! #     .handle_raw("VolumeDriver.List", |_| async {
+//! #         Ok::<_, plugin_server::HandlerError>(r#"{"Volumes": []}"#.into())
+//! #     })
+//! #     .serve_unix(&socket)?;
+//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, &socket)?;
 //! let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
 //! let stack = ServiceBuilder::new().concurrency_limit(64).service(transport);
 //! let client = Client::new(spec.name().clone(), stack);
@@ -23,6 +33,7 @@
 //! let volumes: serde_json::Value = client.call("VolumeDriver.List", &serde_json::json!({})).await?;
 //! let quick = client.with_timeout(Some(Duration::from_secs(1)));
 //! let err = quick.call::<_, serde_json::Value>("VolumeDriver.Get", &serde_json::json!({"Name": "x"})).await;
+//! assert!(err.unwrap_err().is_not_implemented(), "this plugin has no VolumeDriver.Get");
 //! # Ok(()) }
 //! ```
 //!

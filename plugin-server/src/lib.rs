@@ -25,18 +25,24 @@
 //!
 //! [serving]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#serving-a-plugin
 //!
-//! ```no_run
+//! ```
 //! use plugin_server::{HandlerError, PluginServer};
 //! use plugin_spec::PluginName;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let socket = dir.path().join("echo.sock"); // /run/docker/plugins/echo.sock
 //! let server = PluginServer::new(PluginName::new("echo")?)
 //!     .implements("Echo")
 //!     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) });
-//! let serving = server.serve_unix("/run/docker/plugins/echo.sock")?;
+//! let serving = server.serve_unix(&socket)?;
+//! # let handle = serving.shutdown_handle();
+//! # handle.shutdown(); // so that this example ends
 //! // Until SIGINT or SIGTERM (as Docker and systemd stop a plugin); the socket
 //! // is removed on the way out.
 //! serving.run_until_signal().await?;
+//! # assert!(!socket.exists());
 //! # Ok(()) }
 //! ```
 //!

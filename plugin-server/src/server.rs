@@ -37,6 +37,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// use plugin_server::{HandlerError, PluginServer};
 /// use plugin_spec::PluginName;
 ///
+/// // Reads Docker's `{"Name": "..."}`: keys are matched as Go matches them.
 /// #[derive(serde::Deserialize)]
 /// struct Greet { name: String }
 /// #[derive(serde::Serialize)]
@@ -151,9 +152,16 @@ impl PluginServer {
     }
 
     /// Handles `POST /<method>` with a typed handler: the body is decoded as
-    /// `Req` (an empty body as JSON `null`), the answer encoded as JSON (`()`
-    /// as `{}`). A body that does not decode is answered 400, a handler error
-    /// 500 `{"Err": ...}`.
+    /// `Req`, the answer encoded as JSON (`()` as `{}`). A body that does not
+    /// decode is answered 400, a handler error 500 `{"Err": ...}`.
+    ///
+    /// Decoding is Go's where Docker's peers rely on it: a struct's keys are
+    /// matched as Go's `encoding/json` matches them (an exact match first,
+    /// else one differing only in case), so a field `name` reads Docker's
+    /// `{"Name": ...}`; an empty body reaches only types that take no
+    /// arguments (`()`, unit structs, `Option`). Nested structs are matched
+    /// by serde's own rules (plugin-subsystems' types are Go-style
+    /// throughout).
     #[must_use]
     pub fn handle<Req, Resp, F, Fut>(self, method: impl Into<String>, handler: F) -> Self
     where

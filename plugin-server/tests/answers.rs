@@ -215,3 +215,49 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
         assert_eq!(raw.body_text(), body);
     }
 }
+
+/// A struct without renames, as a newcomer writes it.
+#[derive(serde::Deserialize)]
+struct Greet {
+    name: String,
+    #[serde(default)]
+    times: u32,
+}
+
+#[tokio::test]
+async fn a_typed_handler_matches_keys_as_go_does() {
+    let dir = Dir::new();
+    let path = dir.join("greeter.sock");
+    let _serving = plugin_server::PluginServer::new("greeter".parse().unwrap())
+        .handle("Greeter.Greet", |g: Greet| async move {
+            Ok::<_, plugin_server::HandlerError>(format!("hello, {} x{}", g.name, g.times))
+        })
+        .serve_unix(&path)
+        .unwrap();
+    for (body, answer) in [
+        // Docker's Go fields: `Name`, `Times`.
+        (
+            r#"{"Name": "docker", "Times": 2}"#,
+            "\"hello, docker x2\"\n",
+        ),
+        (r#"{"NAME": "podman"}"#, "\"hello, podman x0\"\n"),
+        (
+            r#"{"name": "rust", "Unknown": true}"#,
+            "\"hello, rust x0\"\n",
+        ),
+    ] {
+        let raw = exchange(&path, &docker_request("Greeter.Greet", body)).await;
+        assert_eq!(
+            (raw.status_line.as_str(), raw.body_text()),
+            ("HTTP/1.1 200 OK", answer),
+            "{body}"
+        );
+    }
+    let raw = exchange(&path, &docker_request("Greeter.Greet", r#"{"Nom": "x"}"#)).await;
+    assert_eq!(raw.status_line, "HTTP/1.1 400 Bad Request");
+    assert!(
+        raw.body_text().contains("missing field `name`"),
+        "{}",
+        raw.body_text()
+    );
+}

@@ -22,22 +22,33 @@
 //!
 //! Compose it with tower layers like any service:
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use http_body_util::{BodyExt, Full};
 //! use plugin_transport::{PluginName, PluginSpec, Transport, TransportConfig};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! # // A plugin in a temporary directory (/run/docker/plugins in production).
+//! # let dir = tempfile::tempdir()?;
+//! # let socket = dir.path().join("sshfs.sock");
+//! # let _sshfs = plugin_server::PluginServer::new("sshfs".parse()?)
+//! #     .implements("VolumeDriver")
+//! #     .handle_raw("VolumeDriver.List", |_| async {
+//! #         Ok::<_, plugin_server::HandlerError>(r#"{"Volumes": []}"#.into())
+//! #     })
+//! #     .serve_unix(&socket)?;
+//! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, &socket)?;
 //! let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
 //! let service = ServiceBuilder::new()
 //!     .concurrency_limit(64)
 //!     .timeout(Duration::from_secs(30))
 //!     .service(transport);
-//! let request = http::Request::post("/Plugin.Activate").body(Full::new(bytes::Bytes::new()))?;
+//! let request = http::Request::post("/VolumeDriver.List").body(Full::new(bytes::Bytes::new()))?;
 //! let response = service.oneshot(request).await?;
-//! println!("{}", String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()));
+//! let body = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(body, "{\"Volumes\": []}");
 //! # Ok(()) }
 //! ```
 //!
