@@ -99,8 +99,73 @@ pub(crate) enum Outcome {
 
 type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-/// A type-erased handler: request body in, outcome out.
-pub(crate) type Route = Arc<dyn Fn(Bytes) -> BoxFuture + Send + Sync>;
+/// A type-erased handler: the request's head and body in, outcome out.
+pub(crate) type Route = Arc<dyn Fn(http::request::Parts, Bytes) -> BoxFuture + Send + Sync>;
+
+/// Who called, for a handler that asks
+/// ([`PluginServer::handle_with_caller`](crate::PluginServer::handle_with_caller)):
+/// the request's headers and, on a unix socket, the peer's credentials.
+#[derive(Debug)]
+pub struct Caller {
+    headers: http::HeaderMap,
+    peer: Option<PeerCredentials>,
+}
+
+impl Caller {
+    fn from_parts(parts: http::request::Parts) -> Self {
+        Self {
+            peer: parts.extensions.get::<PeerCredentials>().copied(),
+            headers: parts.headers,
+        }
+    }
+
+    /// The request's headers (`User-Agent`, say).
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+
+    /// The calling process's user, group and process IDs, as the kernel
+    /// reports them for a unix socket (`SO_PEERCRED`); `None` over TCP, or
+    /// when the request did not come through a unix listener.
+    pub fn peer(&self) -> Option<PeerCredentials> {
+        self.peer
+    }
+}
+
+/// The credentials of the process at the other end of a unix socket, as the
+/// kernel reports them. Every request that comes through a unix listener
+/// carries them in its extensions, for handlers and layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCredentials {
+    uid: u32,
+    gid: u32,
+    pid: Option<i32>,
+}
+
+impl PeerCredentials {
+    pub(crate) fn of(credentials: tokio::net::unix::UCred) -> Self {
+        Self {
+            uid: credentials.uid(),
+            gid: credentials.gid(),
+            pid: credentials.pid(),
+        }
+    }
+
+    /// The user ID.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// The group ID.
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+
+    /// The process ID, where the platform reports it (Linux does).
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+}
 
 /// Decodes a typed request. An empty body is accepted only by types that take
 /// no arguments (`()`, unit structs, `Option<T>` as `None`): Docker sends none
@@ -279,12 +344,23 @@ where
     Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    with_caller(move |_caller: Caller, request: Req| handler(request))
+}
+
+pub(crate) fn with_caller<Req, Resp, F, Fut>(handler: F) -> Route
+where
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    F: Fn(Caller, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
     let fields = struct_fields::<Req>();
-    Arc::new(move |body: Bytes| {
+    Arc::new(move |parts: http::request::Parts, body: Bytes| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
             match decode::<Req>(&body, fields) {
-                Ok(request) => match handler(request).await {
+                Ok(request) => match handler(Caller::from_parts(parts), request).await {
                     Ok(response) => encode(&response),
                     Err(error) => Outcome::Failed(error),
                 },
@@ -300,7 +376,7 @@ where
     Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    Arc::new(move |body: Bytes| {
+    Arc::new(move |_parts: http::request::Parts, body: Bytes| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
             match handler(body).await {
@@ -322,7 +398,7 @@ where
 {
     let handler = Arc::new(handler);
     let fields = struct_fields::<Req>();
-    Arc::new(move |body: Bytes| {
+    Arc::new(move |_parts: http::request::Parts, body: Bytes| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
             match decode::<Req>(&body, fields) {

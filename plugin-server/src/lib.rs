@@ -53,6 +53,7 @@
 //! | `tls` | on | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+mod body;
 mod error;
 mod files;
 mod handler;
@@ -63,13 +64,14 @@ mod serving;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub use body::{RequestBody, ResponseBody};
 pub use error::ServerError;
-pub use handler::{BodyStream, BoxError, HandlerError};
+pub use handler::{BodyStream, BoxError, Caller, HandlerError, PeerCredentials};
 pub use listen::UnixOptions;
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REQUEST_BODY, PluginServer,
+    DEFAULT_MAX_REQUEST_BODY, PluginServer, Stack,
 };
 pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};
 pub use serving::{Serving, ShutdownHandle, StopSignal, shutdown_signal};

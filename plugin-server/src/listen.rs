@@ -123,7 +123,7 @@ impl PluginServer {
         })?;
         Ok(serving::start(
             &runtime,
-            self.inner.clone(),
+            self,
             Listener::Unix(listener),
             spec,
             vec![owned],
@@ -148,7 +148,7 @@ impl PluginServer {
             self.write_descriptor(spec_dir.as_ref(), "spec", json_or_text(&url, None))?;
         Ok(serving::start(
             &runtime,
-            self.inner.clone(),
+            self,
             Listener::Tcp(listener),
             spec,
             vec![owned],
@@ -186,7 +186,7 @@ impl PluginServer {
         let (spec, owned) = self.write_descriptor(spec_dir.as_ref(), extension, contents)?;
         Ok(serving::start(
             &runtime,
-            self.inner.clone(),
+            self,
             Listener::Tls(listener, acceptor),
             spec,
             vec![owned],
@@ -232,7 +232,7 @@ impl PluginServer {
             })?;
             return Ok(serving::start(
                 &runtime,
-                self.inner.clone(),
+                self,
                 Listener::Unix(listener),
                 spec,
                 Vec::new(),
@@ -253,7 +253,7 @@ impl PluginServer {
                 })?;
         Ok(serving::start(
             &runtime,
-            self.inner.clone(),
+            self,
             Listener::Tcp(listener),
             spec,
             Vec::new(),

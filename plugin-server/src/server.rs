@@ -1,9 +1,16 @@
 //! `PluginServer`: a plugin's name, manifest and method handlers.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use http::{Request, Response};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -11,7 +18,8 @@ use plugin_spec::PluginName;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::handler::{self, BoxError, HandlerError, Route};
+use crate::body::{RequestBody, ResponseBody};
+use crate::handler::{self, BoxError, Caller, HandlerError, Route};
 
 /// The default limit on a request body: 16 MiB.
 pub const DEFAULT_MAX_REQUEST_BODY: u64 = 16 * 1024 * 1024;
@@ -69,7 +77,17 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct PluginServer {
     pub(crate) inner: Arc<Inner>,
+    /// The layered stack, made once on first use (not in `Inner`, which the
+    /// stack's innermost service holds: no cycle).
+    stack: Arc<OnceLock<Stack>>,
 }
+
+/// The service the layers added with [`PluginServer::layer`] wrap, and what
+/// they make of it: requests with a [`RequestBody`], answers with a
+/// [`ResponseBody`], any error boxed.
+pub type Stack = BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
+
+type LayerFn = Arc<dyn Fn(Stack) -> Stack + Send + Sync>;
 
 pub(crate) struct Inner {
     pub(crate) name: PluginName,
@@ -80,6 +98,7 @@ pub(crate) struct Inner {
     pub(crate) max_connections: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) header_read_timeout: Duration,
+    pub(crate) layers: Vec<LayerFn>,
 }
 
 impl std::fmt::Debug for PluginServer {
@@ -95,6 +114,7 @@ impl std::fmt::Debug for PluginServer {
             .field("max_connections", &self.inner.max_connections)
             .field("idle_timeout", &self.inner.idle_timeout)
             .field("header_read_timeout", &self.inner.header_read_timeout)
+            .field("layers", &self.inner.layers.len())
             .finish()
     }
 }
@@ -112,7 +132,9 @@ impl PluginServer {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                layers: Vec::new(),
             }),
+            stack: Arc::default(),
         }
     }
 
@@ -130,11 +152,13 @@ impl PluginServer {
                     max_connections: old.max_connections,
                     idle_timeout: old.idle_timeout,
                     header_read_timeout: old.header_read_timeout,
+                    layers: old.layers.clone(),
                 };
                 f(&mut inner);
                 self.inner = Arc::new(inner);
             }
         }
+        self.stack = Arc::default();
         self
     }
 
@@ -171,6 +195,67 @@ impl PluginServer {
         Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
     {
         self.route(method.into(), handler::typed(handler))
+    }
+
+    /// Like [`handle`](Self::handle), with the [`Caller`] too: the request's
+    /// headers and, on a unix socket, the calling process's credentials (uid,
+    /// gid, pid), so an authorization-minded plugin can tell who called.
+    #[must_use]
+    pub fn handle_with_caller<Req, Resp, F, Fut>(
+        self,
+        method: impl Into<String>,
+        handler: F,
+    ) -> Self
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+        F: Fn(Caller, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
+    {
+        self.route(method.into(), handler::with_caller(handler))
+    }
+
+    /// Puts a tower layer around the plugin: every request, on every
+    /// listener and in memory, goes through it first (limits, timeouts,
+    /// metrics, authentication by header or by peer credentials, which each
+    /// request from a unix socket carries in its extensions as
+    /// [`PeerCredentials`](crate::PeerCredentials)). Each call wraps what is there, as axum's
+    /// `Router::layer`: the layer added last sees a request first.
+    ///
+    /// The layer's service takes `Request<`[`RequestBody`]`>` and answers
+    /// `Response<`[`ResponseBody`]`>`; an error it returns (a timeout, a load
+    /// shed) is answered 500 `{"Err": "<its message>"}`.
+    #[must_use]
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: Layer<Stack> + Send + Sync + 'static,
+        L::Service: Service<Request<RequestBody>, Response = Response<ResponseBody>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<Request<RequestBody>>>::Error: Into<BoxError>,
+        <L::Service as Service<Request<RequestBody>>>::Future: Send + 'static,
+    {
+        let layer: LayerFn =
+            Arc::new(move |stack| BoxCloneSyncService::new(layer.layer(stack).map_err(Into::into)));
+        self.edit(|inner| inner.layers.push(layer))
+    }
+
+    /// The layered stack, when there are layers.
+    pub(crate) fn stack(&self) -> Option<Stack> {
+        if self.inner.layers.is_empty() {
+            return None;
+        }
+        let stack = self.stack.get_or_init(|| {
+            let core = Core(Arc::clone(&self.inner));
+            let mut stack: Stack = BoxCloneSyncService::new(core);
+            for layer in &self.inner.layers {
+                stack = layer(stack);
+            }
+            stack
+        });
+        Some(stack.clone())
     }
 
     /// Handles `POST /<method>` with the raw request body; the answer is sent
@@ -252,5 +337,84 @@ impl PluginServer {
     /// The subsystems `Plugin.Activate` answers.
     pub fn manifest(&self) -> &[String] {
         &self.inner.implements
+    }
+}
+
+/// The plugin without its layers: what the innermost layer calls.
+#[derive(Clone)]
+struct Core(Arc<Inner>);
+
+impl Service<Request<RequestBody>> for Core {
+    type Response = Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        let inner = Arc::clone(&self.0);
+        Box::pin(async move { Ok(crate::service::respond(inner, request).await) })
+    }
+}
+
+/// A plugin server is a tower service: a host's `Client` can call it in
+/// memory, with no socket (tests, examples), and the listeners are thin
+/// adapters around it. It never fails: every problem is an answer (400, 404,
+/// 500 ...). Its layers ([`layer`](Self::layer)) apply here too.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use plugin_server::{HandlerError, PluginServer};
+///
+/// let server = PluginServer::new("echo".parse()?)
+///     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) });
+/// let client = plugin_client::Client::new("echo".parse()?, server);
+/// assert_eq!(client.call_raw("Echo.Echo", "in memory").await?, "in memory");
+/// # Ok(()) }
+/// ```
+impl<B> Service<Request<B>> for PluginServer
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.stack() {
+            None => {
+                let inner = Arc::clone(&self.inner);
+                Box::pin(async move { Ok(crate::service::respond(inner, request).await) })
+            }
+            Some(stack) => Box::pin(async move {
+                let request = request.map(RequestBody::new);
+                Ok(through(stack, request).await)
+            }),
+        }
+    }
+}
+
+/// `request` through the layered stack; a layer's error is answered 500.
+pub(crate) async fn through(stack: Stack, request: Request<RequestBody>) -> Response<ResponseBody> {
+    match stack.oneshot(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let message = std::iter::successors(
+                Some(error.as_ref() as &(dyn std::error::Error + 'static)),
+                |e| e.source(),
+            )
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+            crate::service::error(http::StatusCode::INTERNAL_SERVER_ERROR, &message)
+        }
     }
 }

@@ -10,12 +10,11 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body::{Body as _, Frame};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
-use hyper::body::Incoming;
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use tracing::Instrument;
 
+use crate::body::ResponseBody;
 use crate::handler::{BoxError, Outcome};
 use crate::server::Inner;
 
@@ -25,14 +24,14 @@ pub const CONTENT_TYPE_V1_1: &str = "application/vnd.docker.plugins.v1.1+json";
 /// The method every plugin answers: the handshake.
 pub const ACTIVATE: &str = "Plugin.Activate";
 
-pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
-
 /// Answers `request`, inside a `plugin.serve` span with the plugin, method,
 /// status and duration.
-pub(crate) async fn respond(
-    inner: Arc<Inner>,
-    request: Request<Incoming>,
-) -> Response<ResponseBody> {
+pub(crate) async fn respond<B>(inner: Arc<Inner>, request: Request<B>) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let started = Instant::now();
     let method = request.uri().path().trim_start_matches('/').to_owned();
     let span = tracing::info_span!(
@@ -55,11 +54,12 @@ pub(crate) async fn respond(
 /// Error messages never start with the method: hosts put it in front of the
 /// `Err` they receive (`<Method>: <Err>`), so Docker shows
 /// `VolumeDriver.Create: the request body is not valid JSON ...` once.
-async fn dispatch(
-    inner: &Inner,
-    method: &str,
-    request: Request<Incoming>,
-) -> Response<ResponseBody> {
+async fn dispatch<B>(inner: &Inner, method: &str, request: Request<B>) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     if request.method() != Method::POST {
         let mut response = error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -80,21 +80,22 @@ async fn dispatch(
             ),
         );
     }
-    let body = match read_body(inner, request).await {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(inner, &parts, body).await {
         Ok(body) => body,
         Err(response) => return response,
     };
     let Some(route) = route else {
         return ok(Bytes::from(activation(&inner.implements)));
     };
-    let outcome = AssertUnwindSafe(async move { route(body).await })
+    let outcome = AssertUnwindSafe(async move { route(parts, body).await })
         .catch_unwind()
         .await;
     match outcome {
         Ok(Outcome::Body(bytes)) => ok(bytes),
         Ok(Outcome::Stream(stream)) => {
             let frames = stream.map(|chunk| chunk.map(Frame::data));
-            with_content_type(Response::new(StreamBody::new(frames).boxed_unsync()))
+            with_content_type(Response::new(ResponseBody::new(StreamBody::new(frames))))
         }
         Ok(Outcome::BadRequest(why)) => error(StatusCode::BAD_REQUEST, &why),
         Ok(Outcome::Failed(failure)) => error(failure.status(), failure.message()),
@@ -115,10 +116,15 @@ async fn dispatch(
 
 /// Reads the request body, at most the configured limit; a larger one is a
 /// 413, refused from its `Content-Length` before any of it is read.
-async fn read_body(
+async fn read_body<B>(
     inner: &Inner,
-    request: Request<Incoming>,
-) -> Result<Bytes, Response<ResponseBody>> {
+    parts: &http::request::Parts,
+    body: B,
+) -> Result<Bytes, Response<ResponseBody>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
     let limit = inner.max_request_body;
     let too_large = || {
         error(
@@ -126,16 +132,16 @@ async fn read_body(
             &format!("the request body is over this plugin's {limit}-byte limit"),
         )
     };
-    let declared = request
-        .headers()
+    let declared = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) || request.body().size_hint().lower() > limit {
+    if declared.is_some_and(|len| len > limit) || body.size_hint().lower() > limit {
         return Err(too_large());
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(request.into_body(), limit).collect().await {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(error(
@@ -159,11 +165,7 @@ pub(crate) fn json_line(value: &impl serde::Serialize) -> Vec<u8> {
 }
 
 fn ok(bytes: Bytes) -> Response<ResponseBody> {
-    with_content_type(Response::new(
-        Full::new(bytes)
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    ))
+    with_content_type(Response::new(ResponseBody::full(bytes)))
 }
 
 /// `{"Err": message}` with `status`.

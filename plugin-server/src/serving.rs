@@ -19,11 +19,14 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::body::{RequestBody, ResponseBody};
 use crate::error::ServerError;
 use crate::files::OwnedFile;
 use crate::handler::BoxError;
+use crate::handler::PeerCredentials;
 use crate::server::Inner;
-use crate::service::{ResponseBody, respond};
+use crate::server::{PluginServer, Stack, through};
+use crate::service::respond;
 
 /// How long a TLS client may take to finish its handshake.
 #[cfg(feature = "tls")]
@@ -234,14 +237,18 @@ impl Listener {
 /// Starts serving: spawns the accept loop on `runtime`.
 pub(crate) fn start(
     runtime: &tokio::runtime::Handle,
-    inner: Arc<Inner>,
+    server: &PluginServer,
     listener: Listener,
     spec: PluginSpec,
     files: Vec<OwnedFile>,
 ) -> Serving {
     let (stop, stopped) = watch::channel(false);
     let files = Arc::new(files);
-    let task = runtime.spawn(accept_loop(listener, inner, stopped, Arc::clone(&files)));
+    let app = App {
+        inner: Arc::clone(&server.inner),
+        stack: server.stack(),
+    };
+    let task = runtime.spawn(accept_loop(listener, app, stopped, Arc::clone(&files)));
     tracing::info!(plugin = %spec.name(), address = %spec.address(), "plugin serving");
     Serving {
         spec,
@@ -251,12 +258,21 @@ pub(crate) fn start(
     }
 }
 
+/// What each connection answers with: the plugin, and its layered stack
+/// when it has layers.
+#[derive(Clone)]
+struct App {
+    inner: Arc<Inner>,
+    stack: Option<Stack>,
+}
+
 async fn accept_loop(
     listener: Listener,
-    inner: Arc<Inner>,
+    app: App,
     mut stop: watch::Receiver<bool>,
     files: Arc<Vec<OwnedFile>>,
 ) {
+    let inner = Arc::clone(&app.inner);
     let slots = Arc::new(Semaphore::new(
         inner.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
@@ -285,9 +301,9 @@ async fn accept_loop(
             () = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok(conn) => {
-                    let (inner, stop) = (Arc::clone(&inner), stop.clone());
+                    let (app, stop) = (app.clone(), stop.clone());
                     connections.spawn(async move {
-                        connection(conn, inner, stop).await;
+                        connection(conn, app, stop).await;
                         drop(slot);
                     });
                 }
@@ -322,18 +338,22 @@ async fn accept_loop(
     tracing::info!(plugin = %inner.name, "plugin stopped");
 }
 
-async fn connection(accepted: Accepted, inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool>) {
+    let inner = &app.inner;
     let activity = Arc::new(Activity::new());
     match accepted {
         Accepted::Unix(stream) => {
+            // Who is calling, for handlers and layers that ask.
+            let peer = stream.peer_cred().ok().map(PeerCredentials::of);
             let first = first_byte(
                 || stream.readable(),
                 |b| stream.try_read(b),
-                &inner,
+                inner,
                 &mut stop,
             );
             if let Some(first) = first.await {
-                Box::pin(serve_io(stream, Some(first), inner, activity, stop)).await;
+                let serving = serve_io(stream, Some(first), peer, app.clone(), activity, stop);
+                Box::pin(serving).await;
             }
         }
         Accepted::Tcp(stream) => {
@@ -341,18 +361,21 @@ async fn connection(accepted: Accepted, inner: Arc<Inner>, mut stop: watch::Rece
             let first = first_byte(
                 || stream.readable(),
                 |b| stream.try_read(b),
-                &inner,
+                inner,
                 &mut stop,
             );
             if let Some(first) = first.await {
-                Box::pin(serve_io(stream, Some(first), inner, activity, stop)).await;
+                let serving = serve_io(stream, Some(first), None, app.clone(), activity, stop);
+                Box::pin(serving).await;
             }
         }
         #[cfg(feature = "tls")]
         Accepted::Tls(stream, acceptor) => {
             let _ = stream.set_nodelay(true);
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => Box::pin(serve_io(stream, None, inner, activity, stop)).await,
+                Ok(Ok(stream)) => {
+                    Box::pin(serve_io(stream, None, None, app.clone(), activity, stop)).await
+                }
                 Ok(Err(e)) => tracing::debug!(plugin = %inner.name, "TLS handshake failed: {e}"),
                 Err(_) => tracing::debug!(plugin = %inner.name, "TLS handshake timed out"),
             }
@@ -414,21 +437,30 @@ async fn after(duration: Duration) {
 async fn serve_io<S>(
     stream: S,
     first: Option<u8>,
-    inner: Arc<Inner>,
+    peer: Option<PeerCredentials>,
+    app: App,
     activity: Arc<Activity>,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let inner = &app.inner;
     let (idle_timeout, header_read_timeout) = (inner.idle_timeout, inner.header_read_timeout);
     let name = inner.name.clone();
     let service = {
         let activity = Arc::clone(&activity);
-        service_fn(move |request| {
-            let inner = Arc::clone(&inner);
+        let app = app.clone();
+        service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
+            let app = app.clone();
             let request_done = activity.request_started();
             async move {
-                let response = respond(inner, request).await;
+                let response = match app.stack {
+                    None => respond(app.inner, request).await,
+                    Some(stack) => through(stack, request.map(RequestBody::new)).await,
+                };
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _done: request_done,
