@@ -13,7 +13,13 @@
 //! - `interop bench`: our client against Docker's client, and our server
 //!   against the Go plugin, alternating contenders; medians and ratios.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Never panics on input; printing is this program's job.
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod bench;
 mod docker_to_ours;

@@ -6,8 +6,6 @@
 //! cargo run -p plugin-client --example custom_layer
 //! ```
 
-#![allow(clippy::print_stdout)]
-
 use bytes::Bytes;
 use http::{HeaderValue, Request};
 use plugin_client::{Client, RequestBody, Transport, TransportConfig};

@@ -74,6 +74,20 @@
 //! | `tls` | on | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error saying TLS is not compiled in. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
 mod body;
 mod client;
 mod config;

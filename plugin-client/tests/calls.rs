@@ -1,14 +1,6 @@
 //! Calls (docs/protocol.md, "Calls"): the handshake, typed, raw, sent and streamed calls
 //! against real plugins, and the exact headers on the wire.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use bytes::Bytes;

@@ -1,14 +1,6 @@
 //! Errors (docs/protocol.md, "Errors"): every shape of failure answer, decoded as Docker
 //! decodes it, with the method, plugin and status.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use http::StatusCode;

@@ -3,13 +3,6 @@
 //! an error that says what happened, and is not retried (the plugin may have
 //! acted on the request).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::process::Stdio;

@@ -1,14 +1,6 @@
 //! The client over services other than the bare transport: an in-memory
 //! router (no sockets at all), and a stack of tower layers over a transport.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::convert::Infallible;

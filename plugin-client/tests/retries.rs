@@ -2,14 +2,6 @@
 //! backoff schedule and window, timeouts that never let a caller hang. Backoff
 //! tests run on tokio's paused clock: no test waits seconds of real time.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::Arc;

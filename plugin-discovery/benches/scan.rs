@@ -4,13 +4,6 @@
 //! Prints a human line per figure, and a `BENCH {json}` line that xtask reads.
 //! `--quick` runs fewer rounds.
 
-#![allow(
-    clippy::print_stdout,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
-
 use std::fs;
 use std::os::unix::net::UnixListener;
 use std::path::Path;

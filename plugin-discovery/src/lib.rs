@@ -47,6 +47,20 @@
 //! | `watch` | on | `Discovery::watch`, [`Watch`], [`WatchEvent`] and [`WatchOptions`]: a stream of added, removed and changed plugins, from file-system events (the `notify` crate) on tokio. Without it the crate has no async dependency. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
 mod discovery;
 mod env;
 mod error;

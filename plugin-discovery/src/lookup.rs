@@ -55,12 +55,12 @@ impl Discovery {
             for path in [spec, nested_spec, json, nested_json] {
                 match fs::metadata(&path) {
                     Ok(_) => {
-                        return PluginSpec::from_file(&path)
-                            .inspect(log_warnings)
-                            .map_err(|source| DiscoveryError::Descriptor {
+                        return PluginSpec::from_file(&path).inspect(log_warnings).map_err(
+                            |source| DiscoveryError::Descriptor {
                                 name: name.clone(),
                                 source,
-                            });
+                            },
+                        );
                     }
                     Err(err) if is_absent(&err) => {}
                     Err(err) => ignore(&mut ignored, path, SkipReason::Stat(err)),

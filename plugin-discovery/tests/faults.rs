@@ -1,12 +1,5 @@
 //! Scale and hostile layouts: a spec directory with 100,000 entries.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::time::Instant;
 
 use plugin_discovery::Discovery;

@@ -1,14 +1,6 @@
 //! Lookup (docs/protocol.md, "Discovery"): Docker's precedence, sockets only if they are
 //! sockets, symlinks followed, no fall-through past a broken descriptor.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::path::Path;

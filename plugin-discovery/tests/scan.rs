@@ -1,13 +1,5 @@
 //! Scan (docs/protocol.md, "Discovery"): every plugin once, every skipped entry with its reason.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::os::unix::ffi::OsStrExt;

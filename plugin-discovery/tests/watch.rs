@@ -2,14 +2,6 @@
 //! one, and directories created later are picked up. No sleeps: each test waits
 //! for the event it expects, with a timeout.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::os::unix::net::UnixListener;

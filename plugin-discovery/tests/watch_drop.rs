@@ -1,14 +1,6 @@
 //! Dropping a `Watch` stops its watcher: the inotify instance is closed. Alone in
 //! its own test binary so that no other test's watcher is counted.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::time::Duration;
 
 use plugin_discovery::Discovery;

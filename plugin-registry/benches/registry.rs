@@ -20,14 +20,7 @@
 //! Prints a human line per figure and a `BENCH {json}` line that `cargo xtask
 //! bench` reads. `--quick` runs short rounds.
 
-#![allow(
-    missing_docs,
-    clippy::print_stdout,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(missing_docs)]
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -8,8 +8,6 @@
 //! cargo run -p plugin-registry --example host -- --plugin-dir /tmp/plugins dirvol
 //! ```
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -10,8 +10,6 @@
 //! so the limit is a `GlobalConcurrencyLimitLayer`, whose semaphore the copies
 //! share: a `ConcurrencyLimitLayer` would limit each plugin on its own.
 
-#![allow(clippy::print_stdout)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -1,14 +1,6 @@
 //! Activation (docs/protocol.md, "The registry"): one activation however many callers race, failures not
 //! cached and shared with every waiter, unknown names answered at once.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::Arc;

@@ -2,14 +2,6 @@
 //! sentence, and no sentence says what another one already says, so a chain
 //! reporter (anyhow's `{:#}`, eyre, pluginctl) prints each cause once.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::error::Error;

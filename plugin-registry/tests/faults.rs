@@ -4,13 +4,6 @@
 //! `FAULTS_SECONDS` sets how long it runs (10 s by default; `cargo xtask soak`
 //! runs it longer).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::Arc;

@@ -2,14 +2,6 @@
 //! returned beside the plugins, a dead socket in milliseconds; waiting driven
 //! by the directory watch.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,14 +1,6 @@
 //! Handlers (docs/protocol.md, "The registry"): order, late registration, re-entrancy, and
 //! re-activation of a restarted plugin.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::{Arc, Mutex};

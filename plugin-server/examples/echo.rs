@@ -7,8 +7,6 @@
 //! curl --unix-socket /tmp/echo.sock -X POST http://plugin/Echo.Echo -d '{"a":1}'
 //! ```
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
 use std::path::PathBuf;
 
 use clap::Parser;

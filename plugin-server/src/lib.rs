@@ -53,6 +53,20 @@
 //! | `tls` | on | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
 mod body;
 mod error;
 mod files;

@@ -2,14 +2,6 @@
 //! byte, against Docker's own request bytes (tests/fixtures/wire) and hand-made
 //! ones.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use plugin_server::CONTENT_TYPE_V1_1;

@@ -2,13 +2,6 @@
 //! process, and clients that give up halfway through a request. The server
 //! keeps answering, promptly.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::process::Stdio;

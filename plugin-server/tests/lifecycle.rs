@@ -1,14 +1,6 @@
 //! Graceful shutdown, streaming answers, thousands of connections, and systemd
 //! socket activation.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::Arc;
@@ -192,9 +184,10 @@ async fn one_thousand_concurrent_connections_are_all_answered() {
     }
 }
 
-/// Systemd socket activation, for real: a child process (this test binary,
-/// re-run) gets a listening unix socket as fd 3 with `LISTEN_FDS=1` and its own
-/// `LISTEN_PID`, set up by a small Python launcher as systemd would.
+/// Systemd socket activation, for real: systemd's own launcher,
+/// `systemd-socket-activate`, listens on a unix socket and, on the first
+/// connection, starts a child (this test binary, re-run) with the socket as
+/// fd 3, `LISTEN_FDS=1` and its `LISTEN_PID`, as a socket unit does.
 #[tokio::test]
 async fn systemd_socket_activation_serves_the_passed_socket() {
     if std::env::var_os("PLUGIN_SERVER_SYSTEMD_CHILD").is_some() {
@@ -202,29 +195,16 @@ async fn systemd_socket_activation_serves_the_passed_socket() {
     }
     let dir = Dir::new();
     let path = dir.join("activated.sock");
-    let launcher = r#"
-import os, socket, sys
-path, exe = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(16)
-if s.fileno() != 3:
-    os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.environ["LISTEN_FDS"] = "1"
-os.environ["LISTEN_PID"] = str(os.getpid())
-os.environ["PLUGIN_SERVER_SYSTEMD_CHILD"] = "1"
-os.execv(exe, [exe, "--exact", "systemd_child", "--nocapture", "--test-threads=1"])
-"#;
     let exe = std::env::current_exe().unwrap();
-    let mut child = tokio::process::Command::new("python3")
-        .arg("-c")
-        .arg(launcher)
+    let mut child = tokio::process::Command::new("systemd-socket-activate")
+        .arg("--listen")
         .arg(&path)
+        .arg("--setenv=PLUGIN_SERVER_SYSTEMD_CHILD=1")
         .arg(&exe)
+        .args(["--exact", "systemd_child", "--nocapture", "--test-threads=1"])
         .kill_on_drop(true)
         .spawn()
-        .expect("python3 runs the systemd-style launcher");
+        .expect("systemd-socket-activate (Debian's systemd package; .ci/run installs it) launches the plugin");
     // The socket exists and listens before the child serves: connect and wait
     // for the answer, as a host talking to socket-activated plugin would.
     let connected = tokio::time::timeout(Duration::from_secs(30), async {

@@ -2,13 +2,6 @@
 //! are answered), idle keep-alive connections (closed after the idle timeout),
 //! and clients slow to send their headers (cut at the header-read timeout).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::time::{Duration, Instant};

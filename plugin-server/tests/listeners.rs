@@ -1,14 +1,6 @@
 //! Listeners (docs/protocol.md, "Serving a plugin"): unix sockets with their permissions and stale
 //! sockets; TCP and TLS with their descriptor files; shutdown and drop clean up.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

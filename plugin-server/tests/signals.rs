@@ -2,13 +2,6 @@
 //! `kill` stop a plugin, and removes its socket. Its own test binary: the
 //! signals are sent to this process with the real `kill` command.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::time::Duration;

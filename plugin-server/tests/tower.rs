@@ -2,13 +2,6 @@
 //! no socket, wrapped in layers (on every listener and in memory), and
 //! handlers that see who called (headers; peer credentials on unix sockets).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::os::unix::fs::MetadataExt;

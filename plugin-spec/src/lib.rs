@@ -41,6 +41,21 @@
 //! # Ok::<(), plugin_spec::SpecError>(())
 //! ```
 
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
+
 mod address;
 mod descriptor;
 mod error;

@@ -1,13 +1,5 @@
 //! Address URLs (docs/protocol.md, "Descriptors"): every scheme rule, and parse -> display -> parse.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::os::unix::ffi::OsStrExt;

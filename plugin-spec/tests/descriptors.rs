@@ -1,14 +1,6 @@
 //! Descriptor texts (docs/protocol.md, "Descriptors"): a table of `.spec` and `.json` contents with
 //! the exact result of each (address, TLS options and warnings, or the error).
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use plugin_spec::{PluginName, PluginSpec};

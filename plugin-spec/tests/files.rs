@@ -1,14 +1,6 @@
 //! Descriptor files on disk: names from file names, bounded reads, and files that
 //! are not descriptors.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::ffi::OsStr;

@@ -1,13 +1,5 @@
 //! Names (docs/protocol.md, "Names"): our stricter rules, one test per rule.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 

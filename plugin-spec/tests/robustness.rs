@@ -1,14 +1,6 @@
 //! Arbitrary input never panics, and whatever is accepted is consistent: the
 //! address re-parses to itself, and every descriptor error names its file.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::ffi::OsStr;

@@ -14,8 +14,6 @@
 //! a volume in use cannot be removed. The mount counts live in memory: a
 //! restarted plugin starts with none.
 
-#![allow(clippy::print_stdout)]
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -88,6 +88,20 @@
 //! | `tls` | on | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client with no rustls. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
 mod go_json;
 #[cfg(feature = "server")]
 mod mount;

@@ -3,13 +3,6 @@
 //! an undecodable answer, a plugin that is gone and a body over 4 MiB all deny.
 
 #![cfg(all(feature = "client", feature = "server"))]
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

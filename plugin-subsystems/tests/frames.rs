@@ -2,14 +2,6 @@
 //! Round trips through any chunking, and clear errors on truncated and
 //! oversized frames.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use plugin_subsystems::logdriver::{

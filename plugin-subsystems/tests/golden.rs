@@ -4,14 +4,6 @@
 //! fixture must also decode back to the value, and decode with every key in
 //! other cases (Go matches keys case-insensitively).
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 

@@ -3,14 +3,6 @@
 //! directions are checked; and the engine's error rules are checked on the
 //! host side (`Err`, `Error` for IPAM, 404 for optional methods).
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

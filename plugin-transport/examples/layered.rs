@@ -6,8 +6,6 @@
 //! cargo run -p plugin-transport --example layered
 //! ```
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
-
 use std::convert::Infallible;
 use std::time::Duration;
 

@@ -59,6 +59,20 @@
 //! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input and never prints: only pluginctl and xtask
+// print. (Set here rather than workspace-wide, so tests, examples and benches
+// need no exemptions.)
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )
+)]
 mod body;
 mod config;
 mod connector;

@@ -2,14 +2,6 @@
 //! Each failure is the right error, with the right predicates, and nothing
 //! hangs.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::time::Duration;

@@ -1,14 +1,6 @@
 //! Requests over unix sockets and TCP: what reaches the plugin, keep-alive,
 //! clones shared across tasks, the response body limit.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 mod support;
 
 use std::sync::Arc;

@@ -3,13 +3,6 @@
 //! certificates of every key type and encoding; files that do not load named.
 
 #![cfg(feature = "tls")]
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod support;
 

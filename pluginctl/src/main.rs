@@ -4,7 +4,13 @@
 //! Exit codes: 0 success, 1 failure (`error: ...` on stderr, with its causes),
 //! 2 usage error.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Never panics on input; printing is this program's job.
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod cli;
 mod commands;

@@ -2,14 +2,6 @@
 //! command's human and `--json` output (the README's shapes), exit codes, stdin
 //! bodies, `watch`, `bench`, `demo` and `demo serve`.
 
-// Test code: a panic is how a test fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;

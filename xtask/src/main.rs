@@ -17,7 +17,13 @@
 //! - `cargo xtask release [CRATE...] [--execute]`: the per-crate release plan
 //!   (a dry run by default); `cargo xtask bump CRATE major|minor|patch`.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Never panics on input; printing is this program's job.
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod bench;
 mod ci;

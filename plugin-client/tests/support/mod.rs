@@ -1,14 +1,7 @@
 //! Fixtures: real `plugin-server` plugins on unix sockets and TCP, and a raw
 //! server that answers canned bytes and records what it was sent.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Fixtures: a temp dir in which to lay out plugin directories with real unix
 //! sockets, descriptor files and symlinks.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};

@@ -1,14 +1,7 @@
 //! Fixtures: a plugin directory in a temp dir, and real `plugin-server`
 //! plugins in it that count their activations.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,14 +1,7 @@
 //! Fixtures: a test plugin with every kind of handler, served on real sockets
 //! in temp dirs, and a raw HTTP/1.1 exchange for byte-exact assertions.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Fixtures shared by the integration tests: temp dirs with descriptor files, and
 //! one-line summaries of parse results for exact comparisons.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -2,13 +2,7 @@
 //! certificates generated here by rcgen), raw servers that misbehave, and a
 //! one-call helper.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod certs;
 
