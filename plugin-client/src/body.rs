@@ -12,7 +12,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
 
 /// A boxed error.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use tower::BoxError;
 
 /// The body of a request the client sends: whole bytes (every JSON call, and
 /// so retryable) or a stream (`send` with a stream, never retried).

@@ -3,8 +3,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::env::{EnvSource, ProcessEnv};
-
 /// Docker's unix socket directory (rootless Docker uses it too).
 pub const DOCKER_SOCKET_DIR: &str = "/run/docker/plugins";
 
@@ -64,7 +62,7 @@ impl DiscoveryBuilder {
 
     /// The finished `Discovery`.
     pub fn build(self) -> Discovery {
-        Discovery::new(self.socket_dirs, self.spec_dirs)
+        Discovery::from_dirs(self.socket_dirs, self.spec_dirs)
     }
 }
 
@@ -75,7 +73,7 @@ impl Discovery {
     }
 
     /// A `Discovery` over these socket and spec directories, in search order.
-    pub fn new<S, D>(socket_dirs: S, spec_dirs: D) -> Self
+    fn from_dirs<S, D>(socket_dirs: S, spec_dirs: D) -> Self
     where
         S: IntoIterator,
         S::Item: Into<PathBuf>,
@@ -93,7 +91,7 @@ impl Discovery {
     ///
     /// [discovery]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#discovery
     pub fn docker_defaults() -> Self {
-        Self::docker_defaults_from(&ProcessEnv)
+        Self::docker_defaults_from(|key| std::env::var_os(key))
     }
 
     /// Docker's directories, reading the environment from `env`.
@@ -105,14 +103,27 @@ impl Discovery {
     /// cannot be resolved (unset, empty or relative), the rootful dir is used in
     /// its place. (Docker since Engine 25 inverts that check for the config dir;
     /// this is the behaviour it means.)
-    pub fn docker_defaults_from(env: &impl EnvSource) -> Self {
-        let rootless = env
-            .var_os("ROOTLESSKIT_STATE_DIR")
-            .is_some_and(|v| !v.is_empty());
+    ///
+    /// `env` gives a variable's value (`None` when unset): tests and embedders
+    /// pass their own.
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use plugin_discovery::Discovery;
+    ///
+    /// let discovery = Discovery::docker_defaults_from(|key| match key {
+    ///     "ROOTLESSKIT_STATE_DIR" => Some(OsString::from("/run/user/1000/dockerd-rootless")),
+    ///     "HOME" => Some(OsString::from("/home/ann")),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(discovery.spec_dirs()[0].to_str(), Some("/home/ann/.config/docker/plugins"));
+    /// ```
+    pub fn docker_defaults_from(env: impl Fn(&str) -> Option<OsString>) -> Self {
+        let rootless = env("ROOTLESSKIT_STATE_DIR").is_some_and(|v| !v.is_empty());
         let [etc, usr_lib] = DOCKER_SPEC_DIRS.map(PathBuf::from);
         let spec_dirs = if rootless {
-            let home = absolute_var(env, "HOME");
-            let config_home = absolute_var(env, "XDG_CONFIG_HOME")
+            let home = absolute_var(&env, "HOME");
+            let config_home = absolute_var(&env, "XDG_CONFIG_HOME")
                 .or_else(|| home.as_ref().map(|h| h.join(".config")));
             vec![
                 config_home.map_or(etc, |c| c.join("docker/plugins")),
@@ -121,7 +132,7 @@ impl Discovery {
         } else {
             vec![etc, usr_lib]
         };
-        Self::new([DOCKER_SOCKET_DIR], spec_dirs)
+        Self::from_dirs([DOCKER_SOCKET_DIR], spec_dirs)
     }
 
     /// The socket directories, in search order.
@@ -146,8 +157,8 @@ impl Discovery {
     }
 }
 
-fn absolute_var(env: &impl EnvSource, key: &str) -> Option<PathBuf> {
-    env.var_os(key)
+fn absolute_var(env: &impl Fn(&str) -> Option<OsString>, key: &str) -> Option<PathBuf> {
+    env(key)
         .filter(|v: &OsString| !v.is_empty())
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())

@@ -62,7 +62,6 @@
     )
 )]
 mod discovery;
-mod env;
 mod error;
 mod lookup;
 mod scan;
@@ -71,7 +70,6 @@ mod skipped;
 mod watch;
 
 pub use discovery::{DOCKER_SOCKET_DIR, DOCKER_SPEC_DIRS, Discovery, DiscoveryBuilder};
-pub use env::{EnvSource, ProcessEnv};
 pub use error::DiscoveryError;
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use scan::Scan;

@@ -13,7 +13,7 @@ fn defaults(vars: &[(&str, &str)]) -> (Vec<PathBuf>, Vec<PathBuf>) {
         .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
         .collect();
     let env = move |key: &str| vars.get(key).cloned();
-    let discovery = Discovery::docker_defaults_from(&env);
+    let discovery = Discovery::docker_defaults_from(env);
     (
         discovery.socket_dirs().to_vec(),
         discovery.spec_dirs().to_vec(),

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use plugin_discovery::{Discovery, DiscoveryError, SkipReason};
 use plugin_spec::{AddressProblem, SpecError};
 use support::{Tree, name};
@@ -61,7 +59,10 @@ fn socket_dirs_are_searched_in_order() {
     let mut tree = Tree::new();
     tree.socket("b/p.sock");
     tree.socket("a/p/p.sock");
-    let discovery = Discovery::new([tree.path("a"), tree.path("b")], Vec::<&Path>::new());
+    let discovery = Discovery::builder()
+        .socket_dir(tree.path("a"))
+        .socket_dir(tree.path("b"))
+        .build();
     let spec = discovery.lookup(&name("p")).unwrap();
     assert_eq!(spec.source().path(), tree.path("a/p/p.sock"));
     assert_eq!(

@@ -14,10 +14,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// A boxed error, for stream items.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use tower::BoxError;
 
-/// A body stream a streaming handler answers with.
-pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
+/// The body stream a streaming handler answers with.
+pub(crate) type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
 /// What a handler tells the caller when it fails: answered as
 /// `{"Err": "<message>"}` with status 500 (or the status given), as

@@ -80,7 +80,7 @@ mod tls;
 
 pub use body::{RequestBody, ResponseBody};
 pub use error::ServerError;
-pub use handler::{BodyStream, BoxError, Caller, HandlerError, PeerCredentials};
+pub use handler::{BoxError, Caller, HandlerError, PeerCredentials};
 pub use listen::UnixOptions;
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use server::{

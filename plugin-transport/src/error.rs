@@ -1,14 +1,13 @@
 //! The one error type of this crate.
 
-use std::error::Error as StdError;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::target::Target;
 
-/// A boxed error kept as a source, so no dependency's type leaks into ours.
-pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
+/// A boxed error kept as a source (tower's), so no dependency's type leaks into ours.
+pub(crate) use tower::BoxError;
 
 /// Why a request to a plugin failed. Each variant names the plugin and its
 /// address; the underlying error is kept as the

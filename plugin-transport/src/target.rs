@@ -1,4 +1,4 @@
-//! Who a transport talks to: the plugin's name (when known) and its address.
+//! Who a transport talks to: the plugin's name and its address.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,18 +13,18 @@ pub struct Target(Arc<Inner>);
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Inner {
-    name: Option<PluginName>,
+    name: PluginName,
     address: Address,
 }
 
 impl Target {
-    pub(crate) fn new(name: Option<PluginName>, address: Address) -> Self {
+    pub(crate) fn new(name: PluginName, address: Address) -> Self {
         Self(Arc::new(Inner { name, address }))
     }
 
-    /// The plugin's name, when the transport was built from a `PluginSpec`.
-    pub fn name(&self) -> Option<&PluginName> {
-        self.0.name.as_ref()
+    /// The plugin's name.
+    pub fn name(&self) -> &PluginName {
+        &self.0.name
     }
 
     /// The plugin's address.
@@ -33,12 +33,9 @@ impl Target {
     }
 }
 
-/// `plugin "name" at unix:///path.sock`, or `plugin at tcp://h:p` without a name.
+/// `plugin "name" at unix:///path.sock`.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0.name {
-            Some(name) => write!(f, "plugin {:?} at {}", name.as_str(), self.0.address),
-            None => write!(f, "plugin at {}", self.0.address),
-        }
+        write!(f, "plugin {:?} at {}", self.0.name.as_str(), self.0.address)
     }
 }

@@ -88,7 +88,7 @@ impl Transport {
     /// feature), [`TransportError::InvalidRequest`] (a host that cannot be sent in
     /// an HTTP request).
     pub fn for_spec(spec: &PluginSpec, config: &TransportConfig) -> Result<Self, TransportError> {
-        let target = Target::new(Some(spec.name().clone()), spec.address().clone());
+        let target = Target::new(spec.name().clone(), spec.address().clone());
         let (scheme, authority) = match spec.address() {
             Address::Unix(_) => (Scheme::HTTP, Authority::from_static(UNIX_HOST)),
             Address::Tcp(hp) | Address::Tls(hp) => {
@@ -217,7 +217,7 @@ where
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let span = tracing::debug_span!(
             "plugin.request",
-            plugin = shared.target.name().map_or("", |n| n.as_str()),
+            plugin = shared.target.name().as_str(),
             address = %shared.target.address(),
             path = %path,
             reused = tracing::field::Empty,

@@ -178,7 +178,7 @@ async fn non_200_statuses_are_responses_not_errors() {
 async fn transport_reports_its_target() {
     let server = support::unix(echo()).await;
     let transport = server.transport();
-    assert_eq!(transport.target().name().unwrap(), "test-plugin");
+    assert_eq!(transport.target().name(), "test-plugin");
     assert_eq!(transport.target().address(), server.spec.address());
     assert_eq!(
         transport.target().to_string(),

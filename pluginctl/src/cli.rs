@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use plugin_discovery::{Discovery, ProcessEnv};
+use plugin_discovery::Discovery;
 
 /// Find, inspect, call, watch and benchmark Docker-style plugins.
 #[derive(Debug, Parser)]
@@ -135,29 +135,35 @@ pub(crate) enum DemoCommand {
 /// The directories to search: the flags if any, else `PLUGINCTL_SOCKET_DIRS`
 /// and `PLUGINCTL_SPEC_DIRS` (colon-separated), else Docker's defaults.
 pub(crate) fn discovery(global: &Global, env: &impl Fn(&str) -> Option<OsString>) -> Discovery {
-    if !(global.plugin_dirs.is_empty()
+    let (sockets, specs): (Vec<PathBuf>, Vec<PathBuf>) = if global.plugin_dirs.is_empty()
         && global.socket_dirs.is_empty()
-        && global.spec_dirs.is_empty())
+        && global.spec_dirs.is_empty()
     {
-        let sockets = global
-            .plugin_dirs
-            .iter()
-            .chain(&global.socket_dirs)
-            .cloned();
-        let specs = global.plugin_dirs.iter().chain(&global.spec_dirs).cloned();
-        return Discovery::new(sockets, specs);
-    }
-    let defaults = Discovery::docker_defaults_from(&ProcessEnv);
-    let list = |key: &str, default: &[PathBuf]| -> Vec<PathBuf> {
-        match env(key) {
-            Some(value) => std::env::split_paths(&value)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect(),
-            None => default.to_vec(),
-        }
+        let defaults = Discovery::docker_defaults_from(|key| std::env::var_os(key));
+        let list = |key: &str, default: &[PathBuf]| -> Vec<PathBuf> {
+            match env(key) {
+                Some(value) => std::env::split_paths(&value)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect(),
+                None => default.to_vec(),
+            }
+        };
+        (
+            list("PLUGINCTL_SOCKET_DIRS", defaults.socket_dirs()),
+            list("PLUGINCTL_SPEC_DIRS", defaults.spec_dirs()),
+        )
+    } else {
+        let both = global.plugin_dirs.iter();
+        (
+            both.clone().chain(&global.socket_dirs).cloned().collect(),
+            both.chain(&global.spec_dirs).cloned().collect(),
+        )
     };
-    Discovery::new(
-        list("PLUGINCTL_SOCKET_DIRS", defaults.socket_dirs()),
-        list("PLUGINCTL_SPEC_DIRS", defaults.spec_dirs()),
-    )
+    let builder = sockets
+        .into_iter()
+        .fold(Discovery::builder(), |builder, dir| builder.socket_dir(dir));
+    specs
+        .into_iter()
+        .fold(builder, |builder, dir| builder.spec_dir(dir))
+        .build()
 }

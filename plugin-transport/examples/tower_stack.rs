@@ -3,7 +3,7 @@
 //! on a unix socket in a temporary directory.
 //!
 //! ```sh
-//! cargo run -p plugin-transport --example layered
+//! cargo run -p plugin-transport --example tower_stack
 //! ```
 
 use std::convert::Infallible;
