@@ -80,6 +80,24 @@ impl From<Vec<u8>> for RequestBody {
     }
 }
 
+impl From<&'static [u8]> for RequestBody {
+    fn from(bytes: &'static [u8]) -> Self {
+        Self::from_bytes(Bytes::from_static(bytes))
+    }
+}
+
+impl From<&str> for RequestBody {
+    fn from(text: &str) -> Self {
+        Self::from_bytes(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<String> for RequestBody {
+    fn from(text: String) -> Self {
+        Self::from_bytes(text)
+    }
+}
+
 impl fmt::Debug for RequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {

@@ -72,13 +72,14 @@ pub struct Client<S = Transport> {
 }
 
 impl Client<Transport> {
-    /// A client for the plugin `spec` describes, over a [`Transport`] built
-    /// with the config's transport settings.
+    /// A client for the plugin `spec` describes, over a [`Transport`] with the
+    /// default transport settings (for others, build the `Transport` and use
+    /// [`new`](Self::new)).
     ///
     /// # Errors
     /// The transport's, when its TLS files do not load.
     pub fn for_spec(spec: &PluginSpec, config: &ClientConfig) -> Result<Self, TransportError> {
-        let transport = Transport::for_spec(spec, config.transport())?;
+        let transport = Transport::for_spec(spec, &plugin_transport::TransportConfig::default())?;
         Ok(Self::new(spec.name().clone(), transport).with_config(config.clone()))
     }
 }
@@ -127,6 +128,15 @@ impl<S: Clone> Client<S> {
         copy
     }
 
+    /// A copy that checks `field` in 200 answers
+    /// ([`ClientConfig::with_error_field`]).
+    #[must_use]
+    pub fn with_error_field(&self, field: Option<ErrorField>) -> Self {
+        let mut copy = self.clone();
+        copy.config.error_field = field;
+        copy
+    }
+
     /// A copy that retries per `retry` (e.g. [`RetryPolicy::none`]).
     #[must_use]
     pub fn with_retry(&self, retry: RetryPolicy) -> Self {
@@ -170,6 +180,12 @@ where
     /// empty answer decodes where `Resp` can be empty (`()`, `Option`, a struct
     /// of optional fields).
     ///
+    /// A request that encodes as `null` (`&()`) is sent as no body at all
+    /// (`Content-Length: 0`), as Docker sends calls without arguments
+    /// (`GetCapabilities`, ...). With an [error field](ClientConfig::with_error_field)
+    /// set, a 200 whose field is a non-empty string is
+    /// [`ClientError::Reported`].
+    ///
     /// # Errors
     /// Any [`ClientError`].
     pub async fn call<Req, Resp>(&self, method: &str, request: &Req) -> Result<Resp, ClientError>
@@ -184,33 +200,11 @@ where
                 self.config.call_timeout,
             )
             .await?;
-        self.decode(method, &bytes)
-    }
-
-    /// Like [`call`](Self::call), and a 200 answer whose `field` (`Err`, or
-    /// `Error` for IPAM) is a non-empty string is a failure
-    /// ([`ClientError::Reported`]), as Docker's typed layer treats it.
-    ///
-    /// # Errors
-    /// Any [`ClientError`].
-    pub async fn call_checked<Req, Resp>(
-        &self,
-        method: &str,
-        request: &Req,
-        field: ErrorField,
-    ) -> Result<Resp, ClientError>
-    where
-        Req: Serialize + ?Sized,
-        Resp: DeserializeOwned,
-    {
-        let bytes = self
-            .exchange(
-                method,
-                self.json(method, request)?,
-                self.config.call_timeout,
-            )
-            .await?;
-        if let Some(message) = decode::reported_error(&bytes, field) {
+        if let Some(message) = self
+            .config
+            .error_field
+            .and_then(|field| decode::reported_error(&bytes, field))
+        {
             return Err(ClientError::Reported {
                 plugin: self.plugin.clone(),
                 method: method.to_owned(),
@@ -220,60 +214,20 @@ where
         self.decode(method, &bytes)
     }
 
-    /// Calls `method` without arguments: an empty body (`Content-Length: 0`),
-    /// as Docker sends for nil arguments (`GetCapabilities`, ...). With
-    /// `field`, a 200 whose `field` is set is a failure, as in
-    /// [`call_checked`](Self::call_checked).
-    ///
-    /// # Errors
-    /// Any [`ClientError`].
-    pub async fn call_without_args<Resp>(
-        &self,
-        method: &str,
-        field: Option<ErrorField>,
-    ) -> Result<Resp, ClientError>
-    where
-        Resp: DeserializeOwned,
-    {
-        let bytes = self
-            .exchange(
-                method,
-                Payload::Raw(RequestBody::empty()),
-                self.config.call_timeout,
-            )
-            .await?;
-        if let Some(message) = field.and_then(|field| decode::reported_error(&bytes, field)) {
-            return Err(ClientError::Reported {
-                plugin: self.plugin.clone(),
-                method: method.to_owned(),
-                message,
-            });
-        }
-        self.decode(method, &bytes)
-    }
-
-    /// Calls `method` with these bytes as the JSON body (none when empty) and
-    /// returns the answer's bytes unread.
+    /// Calls `method` with `body` as it is, with no `Content-Type` (as Docker
+    /// sends every call, and its `SendFile` a tar), and returns the answer's
+    /// bytes unread. A whole body ([`RequestBody::empty`] for none) may be
+    /// retried; a streamed one ([`RequestBody::from_stream`]) never is.
+    /// `method` may carry a query string (`GraphDriver.ApplyDiff?id=x`).
     ///
     /// # Errors
     /// Any [`ClientError`] but decoding ones.
     pub async fn call_raw(
         &self,
         method: &str,
-        body: impl Into<Bytes>,
+        body: impl Into<RequestBody>,
     ) -> Result<Bytes, ClientError> {
-        self.exchange(method, Payload::Json(body.into()), self.config.call_timeout)
-            .await
-    }
-
-    /// Sends a raw request body (no `Content-Type`), as Docker's `SendFile`
-    /// does; `method` may carry a query string (`GraphDriver.ApplyDiff?id=x`).
-    /// A streamed body is never retried.
-    ///
-    /// # Errors
-    /// Any [`ClientError`] but decoding ones.
-    pub async fn send(&self, method: &str, body: RequestBody) -> Result<Bytes, ClientError> {
-        self.exchange(method, Payload::Raw(body), self.config.call_timeout)
+        self.exchange(method, Payload::Raw(body.into()), self.config.call_timeout)
             .await
     }
 
@@ -323,7 +277,11 @@ where
         request: &Req,
     ) -> Result<Payload, ClientError> {
         serde_json::to_vec(request)
-            .map(|bytes| Payload::Json(Bytes::from(bytes)))
+            // `()`: no arguments, no body.
+            .map(|bytes| match bytes.as_slice() {
+                b"null" => Payload::Raw(RequestBody::empty()),
+                _ => Payload::Json(Bytes::from(bytes)),
+            })
             .map_err(|source| ClientError::Encode {
                 plugin: self.plugin.clone(),
                 method: method.to_owned(),

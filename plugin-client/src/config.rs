@@ -1,9 +1,8 @@
-//! `ClientConfig`: timeouts, retries and the transport settings.
+//! `ClientConfig`: timeouts, retries, and the error field a 200 may carry.
 
 use std::time::Duration;
 
-use plugin_transport::TransportConfig;
-
+use crate::decode::ErrorField;
 use crate::retry::RetryPolicy;
 
 /// How a [`Client`](crate::Client) calls.
@@ -14,6 +13,13 @@ use crate::retry::RetryPolicy;
 /// | call timeout | 60 s | Docker's per-attempt timeout for most volume calls; set per call with [`Client::with_timeout`](crate::Client::with_timeout) |
 /// | retries | [`RetryPolicy::default`] | connection failures only: none for a refused or missing unix socket (nothing listens; fails at once), 250 ms, 500 ms, 1 s within 2 s for TCP and TLS |
 /// | error body read | 64 KiB | enough for any message; a huge error body is cut there |
+/// | error field | none | set it (`Err`, or `Error` for IPAM) for a subsystem whose 200 answers report failures in a field, as Docker's typed layer reads them; plugin-subsystems' clients set it |
+///
+/// How bytes move (connect timeout, body limit, pool) is the transport's:
+/// [`Client::for_spec`](crate::Client::for_spec) uses the default
+/// [`TransportConfig`](plugin_transport::TransportConfig); for others, build
+/// the [`Transport`](plugin_transport::Transport) and use
+/// [`Client::new`](crate::Client::new).
 ///
 /// The timeouts cover the whole call: connecting, retries, and reading the
 /// answer. For [`stream`](crate::Client::stream) they end when the answer
@@ -24,7 +30,7 @@ pub struct ClientConfig {
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_error_body: usize,
-    pub(crate) transport: TransportConfig,
+    pub(crate) error_field: Option<ErrorField>,
 }
 
 impl Default for ClientConfig {
@@ -34,7 +40,7 @@ impl Default for ClientConfig {
             call_timeout: Some(Duration::from_secs(60)),
             retry: RetryPolicy::default(),
             max_error_body: 64 * 1024,
-            transport: TransportConfig::default(),
+            error_field: None,
         }
     }
 }
@@ -73,10 +79,13 @@ impl ClientConfig {
         self
     }
 
-    /// The transport settings used by [`Client::for_spec`](crate::Client::for_spec).
+    /// The field in which a 200 answer reports a failure (`Err`; `Error` for
+    /// IPAM): with it, a 200 whose field is a non-empty string is
+    /// [`ClientError::Reported`](crate::ClientError::Reported), as Docker's
+    /// typed layer treats it. `None` (the default) decodes every 200.
     #[must_use]
-    pub fn with_transport(mut self, transport: TransportConfig) -> Self {
-        self.transport = transport;
+    pub fn with_error_field(mut self, field: Option<ErrorField>) -> Self {
+        self.error_field = field;
         self
     }
 
@@ -95,8 +104,8 @@ impl ClientConfig {
         &self.retry
     }
 
-    /// The transport settings.
-    pub fn transport(&self) -> &TransportConfig {
-        &self.transport
+    /// The error field checked in 200 answers.
+    pub fn error_field(&self) -> Option<ErrorField> {
+        self.error_field
     }
 }

@@ -49,8 +49,13 @@
 //!   is JSON with a non-empty string `Err` (any key case), else the body's text
 //!   (at most 64 KiB, lossy UTF-8). A 404 means "not implemented"
 //!   ([`ClientError::is_not_implemented`]).
-//! - [`Client::call_checked`] also fails a 200 whose `Err` (or IPAM's `Error`)
-//!   is set, as Docker's typed layer does.
+//! - With an error field set ([`ClientConfig::with_error_field`]), a 200
+//!   whose `Err` (or IPAM's `Error`) is set fails too, as Docker's typed layer
+//!   does; plugin-subsystems' clients set it.
+//! - Three ways to call: [`Client::call`] (JSON in and out; `&()` sends no
+//!   body, as Docker sends calls without arguments), [`Client::call_raw`]
+//!   (a body as it is, whole or streamed, no `Content-Type`, the answer's
+//!   bytes) and [`Client::stream`] (the answer as chunks).
 //! - Retries ([`RetryPolicy`], a `tower::retry::Policy`) only when no request
 //!   byte reached the plugin: never for a refused or missing unix socket
 //!   (nothing listens there, so it fails at once), and 250 ms, 500 ms, 1 s

@@ -44,9 +44,12 @@ async fn a_stream_is_read_as_it_arrives() {
 #[tokio::test]
 async fn a_stream_longer_than_the_body_limit_is_not_cut() {
     let served = serve_unix(&plugin());
-    let config = plugin_client::ClientConfig::new()
-        .with_transport(plugin_client::TransportConfig::new().with_max_response_body(Some(64)));
-    let client = plugin_client::Client::for_spec(served.serving.spec(), &config).unwrap();
+    let transport = plugin_client::Transport::for_spec(
+        served.serving.spec(),
+        &plugin_client::TransportConfig::new().with_max_response_body(Some(64)),
+    )
+    .unwrap();
+    let client = plugin_client::Client::new("testplug".parse().unwrap(), transport);
     let total: usize = client
         .stream("Logs.Read", &100u32)
         .await
@@ -77,7 +80,7 @@ async fn headers_on_the_wire_are_dockers() {
         .await
         .unwrap();
     client
-        .send(
+        .call_raw(
             "GraphDriver.ApplyDiff?id=a&parent=b",
             RequestBody::from_bytes("raw tar"),
         )
@@ -111,7 +114,7 @@ async fn a_streamed_request_body_is_sent_chunked() {
     );
     let echoed = served
         .client()
-        .send("Echo.Echo", RequestBody::from_stream(chunks))
+        .call_raw("Echo.Echo", RequestBody::from_stream(chunks))
         .await
         .unwrap();
     assert_eq!(echoed, "abc");

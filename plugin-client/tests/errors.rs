@@ -138,8 +138,9 @@ async fn a_404_means_not_implemented() {
 async fn a_200_with_an_error_field_fails_in_the_typed_layer_only() {
     let served = serve_unix(&plugin());
     let client = served.client();
-    let err = client
-        .call_checked::<_, serde_json::Value>("Volume.Reported", &(), ErrorField::Err)
+    let checking = |field| client.with_error_field(Some(field));
+    let err = checking(ErrorField::Err)
+        .call::<_, serde_json::Value>("Volume.Reported", &())
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Reported { .. }));
@@ -148,18 +149,18 @@ async fn a_200_with_an_error_field_fails_in_the_typed_layer_only() {
         "Volume.Reported: reported in a 200 (plugin \"testplug\")"
     );
     assert!(err.is_plugin_error());
-    // A plain call hands the answer over as it is.
+    // Without the setting, a call hands the answer over as it is.
     let answer: serde_json::Value = client.call("Volume.Reported", &()).await.unwrap();
     assert_eq!(answer["Err"], "reported in a 200");
     // IPAM reports in `Error`; `Err` is not looked at there.
-    let err = client
-        .call_checked::<_, serde_json::Value>("Ipam.Reported", &(), ErrorField::Error)
+    let err = checking(ErrorField::Error)
+        .call::<_, serde_json::Value>("Ipam.Reported", &())
         .await
         .unwrap_err();
     assert_eq!(err.message(), Some("pool exhausted"));
     assert!(
-        client
-            .call_checked::<_, serde_json::Value>("Ipam.Reported", &(), ErrorField::Err)
+        checking(ErrorField::Err)
+            .call::<_, serde_json::Value>("Ipam.Reported", &())
             .await
             .is_ok()
     );

@@ -244,7 +244,7 @@ async fn a_streamed_body_is_never_retried() {
         bytes::Bytes::from("x"),
     )]));
     client
-        .send("GraphDriver.ApplyDiff", body)
+        .call_raw("GraphDriver.ApplyDiff", body)
         .await
         .unwrap_err();
     assert_eq!(attempts.load(Ordering::SeqCst), 1);

@@ -86,7 +86,7 @@ pub use plugin::Plugin;
 pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryPolicy};
 pub use plugin_discovery::Discovery;
 pub use plugin_spec::{AsPluginName, PluginName};
-pub use plugin_transport::ResponseBody;
+pub use plugin_transport::{ResponseBody, TransportConfig};
 pub use registry::{GetAll, Registry, RegistryBuilder};
 pub use service::{PluginFuture, PluginService};
 

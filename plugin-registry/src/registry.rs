@@ -12,7 +12,7 @@ use http::{Request, Response};
 use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryPolicy};
 use plugin_discovery::{Discovery, DiscoveryError, Skipped, WatchEvent};
 use plugin_spec::{AsPluginName, PluginName, PluginSpec};
-use plugin_transport::{ResponseBody, Transport};
+use plugin_transport::{ResponseBody, Transport, TransportConfig};
 use tokio::sync::watch;
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
@@ -60,6 +60,7 @@ pub struct Registry {
 struct Inner {
     discovery: Discovery,
     client: ClientConfig,
+    transport: TransportConfig,
     layer: Option<LayerFn>,
     get_all_concurrency: usize,
     plugins: Mutex<HashMap<PluginName, Entry>>,
@@ -95,6 +96,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct RegistryBuilder {
     discovery: Discovery,
     client: ClientConfig,
+    transport: TransportConfig,
     layer: Option<LayerFn>,
     get_all_concurrency: usize,
 }
@@ -104,6 +106,7 @@ impl fmt::Debug for RegistryBuilder {
         f.debug_struct("RegistryBuilder")
             .field("discovery", &self.discovery)
             .field("client", &self.client)
+            .field("transport", &self.transport)
             .field("layered", &self.layer.is_some())
             .field("get_all_concurrency", &self.get_all_concurrency)
             .finish()
@@ -148,6 +151,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// How every plugin's transport moves bytes: connect timeout, response
+    /// body limit, connection pool.
+    #[must_use]
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
     /// How many plugins [`get_all`](Registry::get_all) activates at once
     /// (default 32).
     #[must_use]
@@ -162,6 +173,7 @@ impl RegistryBuilder {
             inner: Arc::new(Inner {
                 discovery: self.discovery,
                 client: self.client,
+                transport: self.transport,
                 layer: self.layer,
                 get_all_concurrency: self.get_all_concurrency,
                 plugins: Mutex::new(HashMap::new()),
@@ -194,6 +206,7 @@ impl Registry {
         RegistryBuilder {
             discovery,
             client: ClientConfig::default(),
+            transport: TransportConfig::default(),
             layer: None,
             get_all_concurrency: 32,
         }
@@ -459,7 +472,7 @@ impl Registry {
             }
         };
         let identity = Identity::of(&spec);
-        let transport = Transport::for_spec(&spec, self.inner.client.transport()).map_err(|e| {
+        let transport = Transport::for_spec(&spec, &self.inner.transport).map_err(|e| {
             RegistryError::Setup {
                 name: name.clone(),
                 source: Arc::new(e),

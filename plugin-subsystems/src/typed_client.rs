@@ -4,7 +4,7 @@
 /// Defines a typed client: the struct, `new`, `client`, and an impl block
 /// holding the given methods under the client's service bounds.
 macro_rules! typed_client {
-    ($(#[$meta:meta])* $name:ident { $($methods:tt)* }) => {
+    ($(#[$meta:meta])* $name:ident($field:expr) { $($methods:tt)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $name<S = plugin_client::Transport> {
@@ -12,9 +12,11 @@ macro_rules! typed_client {
         }
 
         impl<S> $name<S> {
-            /// Typed calls over `client`.
+            /// Typed calls over `client` (which is set to check this
+            /// subsystem's error field in 200 answers, as Docker does).
             pub fn new(client: plugin_client::Client<S>) -> Self {
-                Self { client }
+                let config = client.config().clone().with_error_field($field);
+                Self { client: client.with_config(config) }
             }
 
             /// The client underneath.
@@ -27,16 +29,14 @@ macro_rules! typed_client {
         /// `plugin.typed()`).
         impl<S> From<plugin_client::Client<S>> for $name<S> {
             fn from(client: plugin_client::Client<S>) -> Self {
-                Self { client }
+                Self::new(client)
             }
         }
 
         /// Typed calls over a clone of `client`.
         impl<S: Clone> From<&plugin_client::Client<S>> for $name<S> {
             fn from(client: &plugin_client::Client<S>) -> Self {
-                Self {
-                    client: client.clone(),
-                }
+                Self::new(client.clone())
             }
         }
 

@@ -20,7 +20,7 @@ typed_client! {
     /// A host deciding whether to run a request wants
     /// [`fail_closed`](Self::fail_closed) instead: an [`AuthzGate`] turns
     /// every failure into a denial.
-    AuthzClient {
+    AuthzClient(None) {
         /// `AuthZPlugin.AuthZReq`: may the engine handle this request?
         ///
         /// # Errors

@@ -14,14 +14,14 @@ typed_client! {
     /// Calls an IPAM plugin as libnetwork does: a 200 answer whose `Error` (not
     /// `Err`) is set is a failure; `GetCapabilities` and
     /// `GetDefaultAddressSpaces` are sent without a body.
-    IpamDriverClient {
+    IpamDriverClient(Some(ErrorField::Error)) {
         /// `IpamDriver.GetCapabilities`.
         ///
         /// # Errors
         /// The plugin's error, or the call's (the engine then registers the
         /// driver without capabilities).
         pub async fn capabilities(&self) -> Result<CapabilitiesResponse, ClientError> {
-            self.client.call_without_args(GET_CAPABILITIES, Some(ErrorField::Error)).await
+            self.client.call(GET_CAPABILITIES, &()).await
         }
 
         /// `IpamDriver.GetDefaultAddressSpaces`.
@@ -29,7 +29,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn default_address_spaces(&self) -> Result<AddressSpacesResponse, ClientError> {
-            self.client.call_without_args(GET_DEFAULT_ADDRESS_SPACES, Some(ErrorField::Error)).await
+            self.client.call(GET_DEFAULT_ADDRESS_SPACES, &()).await
         }
 
         /// `IpamDriver.RequestPool`.
@@ -37,7 +37,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn request_pool(&self, request: &RequestPoolRequest) -> Result<RequestPoolResponse, ClientError> {
-            self.client.call_checked(REQUEST_POOL, request, ErrorField::Error).await
+            self.client.call(REQUEST_POOL, request).await
         }
 
         /// `IpamDriver.ReleasePool`.
@@ -45,7 +45,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn release_pool(&self, request: &ReleasePoolRequest) -> Result<(), ClientError> {
-            self.client.call_checked::<_, serde_json::Value>(RELEASE_POOL, request, ErrorField::Error).await.map(drop)
+            self.client.call::<_, serde_json::Value>(RELEASE_POOL, request).await.map(drop)
         }
 
         /// `IpamDriver.RequestAddress`.
@@ -53,7 +53,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn request_address(&self, request: &RequestAddressRequest) -> Result<RequestAddressResponse, ClientError> {
-            self.client.call_checked(REQUEST_ADDRESS, request, ErrorField::Error).await
+            self.client.call(REQUEST_ADDRESS, request).await
         }
 
         /// `IpamDriver.ReleaseAddress`.
@@ -61,7 +61,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn release_address(&self, request: &ReleaseAddressRequest) -> Result<(), ClientError> {
-            self.client.call_checked::<_, serde_json::Value>(RELEASE_ADDRESS, request, ErrorField::Error).await.map(drop)
+            self.client.call::<_, serde_json::Value>(RELEASE_ADDRESS, request).await.map(drop)
         }
     }
 }

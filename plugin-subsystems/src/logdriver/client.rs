@@ -15,7 +15,7 @@ typed_client! {
     /// Calls a log driver plugin as the engine does: a 200 answer whose `Err`
     /// is set is a failure; `Capabilities` is sent without a body; `ReadLogs`
     /// answers a stream of frames.
-    LogDriverClient {
+    LogDriverClient(Some(ErrorField::Err)) {
         /// `LogDriver.StartLogging`: the plugin should read `file`.
         ///
         /// # Errors
@@ -25,7 +25,7 @@ typed_client! {
                 file: file.to_owned(),
                 info,
             };
-            self.client.call_checked::<_, serde_json::Value>(START_LOGGING, &request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(START_LOGGING, &request).await.map(drop)
         }
 
         /// `LogDriver.StopLogging`.
@@ -34,7 +34,7 @@ typed_client! {
         /// The plugin's error, or the call's.
         pub async fn stop_logging(&self, file: &str) -> Result<(), ClientError> {
             let request = StopLoggingRequest { file: file.to_owned() };
-            self.client.call_checked::<_, serde_json::Value>(STOP_LOGGING, &request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(STOP_LOGGING, &request).await.map(drop)
         }
 
         /// `LogDriver.Capabilities`.
@@ -42,7 +42,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn capabilities(&self) -> Result<CapabilitiesResponse, ClientError> {
-            self.client.call_without_args(CAPABILITIES, Some(ErrorField::Err)).await
+            self.client.call(CAPABILITIES, &()).await
         }
 
         /// `LogDriver.ReadLogs`: the entries, decoded as they arrive.

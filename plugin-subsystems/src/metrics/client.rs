@@ -8,7 +8,7 @@ use crate::typed_client::typed_client;
 typed_client! {
     /// Tells a metrics plugin to start or stop, as the engine does: an empty
     /// body, and only the status counts.
-    MetricsCollectorClient {
+    MetricsCollectorClient(None) {
         /// `MetricsCollector.StartMetrics`.
         ///
         /// # Errors

@@ -19,14 +19,14 @@ typed_client! {
     /// whose `Err` is set is a failure; `GetCapabilities` is sent without a
     /// body; a 404 to `ProgramExternalConnectivity` or
     /// `RevokeExternalConnectivity` is success (they are optional).
-    NetworkDriverClient {
+    NetworkDriverClient(Some(ErrorField::Err)) {
         /// `NetworkDriver.GetCapabilities`, checked as the engine checks it.
         ///
         /// # Errors
         /// The plugin's error, the call's, or [`ClientError::Reported`] for a
         /// scope the engine would refuse.
         pub async fn capabilities(&self) -> Result<CapabilitiesResponse, ClientError> {
-            let answer: CapabilitiesResponse = self.client.call_without_args(GET_CAPABILITIES, Some(ErrorField::Err)).await?;
+            let answer: CapabilitiesResponse = self.client.call(GET_CAPABILITIES, &()).await?;
             answer.validate().map_err(|message| ClientError::Reported {
                 plugin: self.client.plugin().clone(),
                 method: GET_CAPABILITIES.to_owned(),
@@ -40,7 +40,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn gw_alloc_check(&self, request: &GwAllocCheckRequest) -> Result<GwAllocCheckResponse, ClientError> {
-            self.client.call_checked(GW_ALLOC_CHECK, request, ErrorField::Err).await
+            self.client.call(GW_ALLOC_CHECK, request).await
         }
 
         /// `NetworkDriver.AllocateNetwork`.
@@ -48,7 +48,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn allocate_network(&self, request: &AllocateNetworkRequest) -> Result<AllocateNetworkResponse, ClientError> {
-            self.client.call_checked(ALLOCATE_NETWORK, request, ErrorField::Err).await
+            self.client.call(ALLOCATE_NETWORK, request).await
         }
 
         /// `NetworkDriver.FreeNetwork`.
@@ -80,7 +80,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn create_endpoint(&self, request: &CreateEndpointRequest) -> Result<CreateEndpointResponse, ClientError> {
-            self.client.call_checked(CREATE_ENDPOINT, request, ErrorField::Err).await
+            self.client.call(CREATE_ENDPOINT, request).await
         }
 
         /// `NetworkDriver.EndpointOperInfo`.
@@ -88,7 +88,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn endpoint_info(&self, request: &EndpointInfoRequest) -> Result<EndpointInfoResponse, ClientError> {
-            self.client.call_checked(ENDPOINT_OPER_INFO, request, ErrorField::Err).await
+            self.client.call(ENDPOINT_OPER_INFO, request).await
         }
 
         /// `NetworkDriver.DeleteEndpoint`.
@@ -104,7 +104,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn join(&self, request: &JoinRequest) -> Result<JoinResponse, ClientError> {
-            self.client.call_checked(JOIN, request, ErrorField::Err).await
+            self.client.call(JOIN, request).await
         }
 
         /// `NetworkDriver.Leave`.
@@ -150,7 +150,7 @@ typed_client! {
         }
 
         async fn unit<Req: serde::Serialize>(&self, method: &str, request: &Req) -> Result<(), ClientError> {
-            self.client.call_checked::<_, serde_json::Value>(method, request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(method, request).await.map(drop)
         }
     }
 }

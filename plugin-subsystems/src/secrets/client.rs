@@ -8,14 +8,14 @@ use crate::typed_client::typed_client;
 typed_client! {
     /// Asks a secret plugin as swarmkit does: a 200 answer whose `Err` is set is
     /// a failure, and so is a value that is empty or 500 KiB or more.
-    SecretProviderClient {
+    SecretProviderClient(Some(ErrorField::Err)) {
         /// `SecretProvider.GetSecret`.
         ///
         /// # Errors
         /// The plugin's error, the call's, or [`ClientError::Reported`] for a
         /// value of a size swarm refuses.
         pub async fn get_secret(&self, request: &GetSecretRequest) -> Result<GetSecretResponse, ClientError> {
-            let answer: GetSecretResponse = self.client.call_checked(GET_SECRET, request, ErrorField::Err).await?;
+            let answer: GetSecretResponse = self.client.call(GET_SECRET, request).await?;
             if answer.value.is_empty() || answer.value.len() >= MAX_SECRET_SIZE {
                 return Err(ClientError::Reported {
                     plugin: self.client.plugin().clone(),

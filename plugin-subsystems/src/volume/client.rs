@@ -27,7 +27,7 @@ typed_client! {
     /// let mountpoint = volumes.mount("data", "container-1").await?;
     /// # Ok(()) }
     /// ```
-    VolumeDriverClient {
+    VolumeDriverClient(Some(ErrorField::Err)) {
         /// `VolumeDriver.Create`.
         ///
         /// # Errors
@@ -37,7 +37,7 @@ typed_client! {
                 name: name.to_owned(),
                 opts,
             };
-            self.client.call_checked::<_, serde_json::Value>(CREATE, &request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(CREATE, &request).await.map(drop)
         }
 
         /// `VolumeDriver.Remove`.
@@ -46,7 +46,7 @@ typed_client! {
         /// The plugin's error, or the call's.
         pub async fn remove(&self, name: &str) -> Result<(), ClientError> {
             let request = RemoveRequest { name: name.to_owned() };
-            self.client.call_checked::<_, serde_json::Value>(REMOVE, &request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(REMOVE, &request).await.map(drop)
         }
 
         /// `VolumeDriver.Path`: where the volume is mounted (empty when it is not).
@@ -55,7 +55,7 @@ typed_client! {
         /// The plugin's error, or the call's.
         pub async fn path(&self, name: &str) -> Result<String, ClientError> {
             let request = PathRequest { name: name.to_owned() };
-            let answer: PathResponse = self.client.call_checked(PATH, &request, ErrorField::Err).await?;
+            let answer: PathResponse = self.client.call(PATH, &request).await?;
             Ok(answer.mountpoint)
         }
 
@@ -68,7 +68,7 @@ typed_client! {
                 name: name.to_owned(),
                 id: id.to_owned(),
             };
-            let answer: MountResponse = self.client.call_checked(MOUNT, &request, ErrorField::Err).await?;
+            let answer: MountResponse = self.client.call(MOUNT, &request).await?;
             Ok(answer.mountpoint)
         }
 
@@ -81,7 +81,7 @@ typed_client! {
                 name: name.to_owned(),
                 id: id.to_owned(),
             };
-            self.client.call_checked::<_, serde_json::Value>(UNMOUNT, &request, ErrorField::Err).await.map(drop)
+            self.client.call::<_, serde_json::Value>(UNMOUNT, &request).await.map(drop)
         }
 
         /// `VolumeDriver.Get`: the volume, or `None` when the plugin has no such
@@ -91,7 +91,7 @@ typed_client! {
         /// The plugin's error, or the call's.
         pub async fn get(&self, name: &str) -> Result<Option<Volume>, ClientError> {
             let request = GetRequest { name: name.to_owned() };
-            let answer: GetResponse = self.client.call_checked(GET, &request, ErrorField::Err).await?;
+            let answer: GetResponse = self.client.call(GET, &request).await?;
             Ok(answer.volume)
         }
 
@@ -100,7 +100,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn list(&self) -> Result<Vec<Volume>, ClientError> {
-            let answer: ListResponse = self.client.call_checked(LIST, &serde_json::json!({}), ErrorField::Err).await?;
+            let answer: ListResponse = self.client.call(LIST, &serde_json::json!({})).await?;
             Ok(answer.volumes)
         }
 
@@ -126,7 +126,7 @@ typed_client! {
         /// # Errors
         /// The plugin's error, or the call's.
         pub async fn capabilities_raw(&self) -> Result<CapabilitiesResponse, ClientError> {
-            self.client.call_checked(CAPABILITIES, &serde_json::json!({}), ErrorField::Err).await
+            self.client.call(CAPABILITIES, &serde_json::json!({})).await
         }
     }
 }
