@@ -36,7 +36,7 @@ type LayerFn = Arc<dyn Fn(Transport) -> Layered + Send + Sync>;
 /// - [`get_all`](Self::get_all) activates every plugin found, concurrently,
 ///   without retries, and returns those implementing a subsystem along with
 ///   every failure.
-/// - [`handle`](Self::handle) runs code after each activation.
+/// - [`on_activate`](Self::on_activate) runs code after each activation.
 /// - A plugin whose call could not connect, or whose socket or descriptor
 ///   changed on disk, is stale: the next `get` activates it again and re-runs
 ///   its handlers.
