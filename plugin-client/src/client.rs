@@ -146,13 +146,45 @@ impl<S: Clone> Client<S> {
     }
 }
 
+/// A request on its way, boxed (see `start`).
+type Sending<B> = Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send>>;
+
 /// A call's request body and how it is described on the wire.
 enum Payload {
     Json(Bytes),
     Raw(RequestBody),
 }
 
-impl<S, B> Client<S>
+/// What a [`Client`] can call through: a cloneable tower service from
+/// `http::Request<RequestBody>` to a response of byte chunks, with errors
+/// that box. Written once here, as tower's `MakeService` is, so code generic
+/// over the service (a typed client, a test double) says `S: PluginTransport`
+/// instead of repeating the bounds; every such service is one already
+/// ([`Transport`], a `ServiceBuilder` stack on it, an in-memory plugin
+/// server).
+pub trait PluginTransport:
+    Service<
+        Request<RequestBody>,
+        Response = Response<Self::ResponseBody>,
+        Error = Self::Failure,
+        Future = Self::Answer,
+    > + Clone
+    + Send
+    + 'static
+{
+    /// The answer's body.
+    type ResponseBody: Body<Data = Bytes, Error = Self::BodyError> + Send + 'static;
+    /// The body's error.
+    type BodyError: Into<BoxError>;
+    /// The service's error.
+    type Failure: Into<BoxError>;
+    /// The service's future.
+    type Answer: Future<Output = Result<Response<Self::ResponseBody>, Self::Failure>>
+        + Send
+        + 'static;
+}
+
+impl<S, B> PluginTransport for S
 where
     S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
@@ -160,6 +192,13 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    type ResponseBody = B;
+    type BodyError = B::Error;
+    type Failure = S::Error;
+    type Answer = S::Future;
+}
+
+impl<S: PluginTransport> Client<S> {
     /// The handshake: `POST /Plugin.Activate` with no body; the answer is the
     /// plugin's [`Manifest`].
     ///
@@ -242,7 +281,7 @@ where
         &self,
         method: &str,
         request: &Req,
-    ) -> Result<impl Stream<Item = Result<Bytes, ClientError>> + Send + use<Req, S, B>, ClientError>
+    ) -> Result<impl Stream<Item = Result<Bytes, ClientError>> + Send + use<Req, S>, ClientError>
     where
         Req: Serialize + ?Sized,
     {
@@ -333,7 +372,7 @@ where
         method: &str,
         payload: Payload,
         unbounded: bool,
-    ) -> Result<Response<B>, ClientError> {
+    ) -> Result<Response<S::ResponseBody>, ClientError> {
         let path = PathAndQuery::try_from(format!("/{method}")).map_err(|e| {
             ClientError::InvalidMethod {
                 plugin: self.plugin.clone(),
@@ -369,7 +408,7 @@ where
         let service = self.service.clone().map_err(Into::into);
         // Boxed here, where every type is concrete: otherwise proving a caller's
         // future `Send` trips over the boxed error's lifetime (rust-lang/rust#64552).
-        let sending: Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send>> = Box::pin(
+        let sending: Sending<S::ResponseBody> = Box::pin(
             tower::retry::Retry::new(self.config.retry.for_call(), service).oneshot(request),
         );
         sending.await.map_err(|e| self.transport_error(method, e))
@@ -406,7 +445,12 @@ where
 
     /// The error for a non-200 answer, reading at most `max_error_body` bytes
     /// of it.
-    async fn status_error(&self, method: &str, status: StatusCode, body: B) -> ClientError {
+    async fn status_error(
+        &self,
+        method: &str,
+        status: StatusCode,
+        body: S::ResponseBody,
+    ) -> ClientError {
         let limit = self.config.max_error_body;
         let mut collected = BytesMut::new();
         let mut truncated = false;

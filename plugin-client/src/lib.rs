@@ -102,7 +102,7 @@ mod manifest;
 mod retry;
 
 pub use body::{BoxError, RequestBody};
-pub use client::{ACCEPT_V1_2, ACTIVATE, Client, USER_AGENT};
+pub use client::{ACCEPT_V1_2, ACTIVATE, Client, PluginTransport, USER_AGENT};
 pub use config::ClientConfig;
 pub use decode::ErrorField;
 pub use error::ClientError;

@@ -1,10 +1,11 @@
-//! The shape every typed client shares: a wrapper over a `Client<S>` whose
-//! calls work for any service the client works over.
+//! The shape every typed client shares: a wrapper over a `Client<S>` that
+//! checks its subsystem's error field. Each client's calls are a plain
+//! `impl<S: PluginTransport>` block beside it.
 
-/// Defines a typed client: the struct, `new`, `client`, and an impl block
-/// holding the given methods under the client's service bounds.
+/// Defines a typed client: the struct, `new`, `client` and the `From`
+/// conversions, with `field` the error field its 200 answers are checked for.
 macro_rules! typed_client {
-    ($(#[$meta:meta])* $name:ident($field:expr) { $($methods:tt)* }) => {
+    ($(#[$meta:meta])* $name:ident($field:expr)) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $name<S = plugin_client::Transport> {
@@ -38,20 +39,6 @@ macro_rules! typed_client {
             fn from(client: &plugin_client::Client<S>) -> Self {
                 Self::new(client.clone())
             }
-        }
-
-        impl<S, B> $name<S>
-        where
-            S: tower::Service<http::Request<plugin_client::RequestBody>, Response = http::Response<B>>
-                + Clone
-                + Send
-                + 'static,
-            S::Error: Into<plugin_client::BoxError>,
-            S::Future: Send + 'static,
-            B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-            B::Error: Into<plugin_client::BoxError>,
-        {
-            $($methods)*
         }
     };
 }

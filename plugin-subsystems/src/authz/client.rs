@@ -6,6 +6,7 @@ use plugin_spec::PluginName;
 
 use super::{AUTHZ_REQ, AUTHZ_RES, AuthzRequest, AuthzResponse};
 use crate::typed_client::typed_client;
+use plugin_client::PluginTransport;
 
 /// The largest request or response body an [`AuthzGate`] forwards by default:
 /// 4 MiB, as Docker Engine bounds it since 29.4.
@@ -20,23 +21,31 @@ typed_client! {
     /// A host deciding whether to run a request wants
     /// [`fail_closed`](Self::fail_closed) instead: an [`AuthzGate`] turns
     /// every failure into a denial.
-    AuthzClient(None) {
-        /// `AuthZPlugin.AuthZReq`: may the engine handle this request?
-        ///
-        /// # Errors
-        /// The plugin's failure, or the call's (a denial is an `Ok` with
-        /// `allow == false`).
-        pub async fn authz_request(&self, request: &AuthzRequest) -> Result<AuthzResponse, ClientError> {
-            self.client.call(AUTHZ_REQ, request).await
-        }
+    AuthzClient(None)
+}
 
-        /// `AuthZPlugin.AuthZRes`: may the engine send this response?
-        ///
-        /// # Errors
-        /// As [`authz_request`](Self::authz_request).
-        pub async fn authz_response(&self, request: &AuthzRequest) -> Result<AuthzResponse, ClientError> {
-            self.client.call(AUTHZ_RES, request).await
-        }
+impl<S: PluginTransport> AuthzClient<S> {
+    /// `AuthZPlugin.AuthZReq`: may the engine handle this request?
+    ///
+    /// # Errors
+    /// The plugin's failure, or the call's (a denial is an `Ok` with
+    /// `allow == false`).
+    pub async fn authz_request(
+        &self,
+        request: &AuthzRequest,
+    ) -> Result<AuthzResponse, ClientError> {
+        self.client.call(AUTHZ_REQ, request).await
+    }
+
+    /// `AuthZPlugin.AuthZRes`: may the engine send this response?
+    ///
+    /// # Errors
+    /// As [`authz_request`](Self::authz_request).
+    pub async fn authz_response(
+        &self,
+        request: &AuthzRequest,
+    ) -> Result<AuthzResponse, ClientError> {
+        self.client.call(AUTHZ_RES, request).await
     }
 }
 
@@ -252,17 +261,7 @@ fn decide(plugin: &PluginName, answer: Result<AuthzResponse, ClientError>) -> Au
     }
 }
 
-impl<S, B> AuthzGate<S>
-where
-    S: tower::Service<http::Request<plugin_client::RequestBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Error: Into<plugin_client::BoxError>,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<plugin_client::BoxError>,
-{
+impl<S: PluginTransport> AuthzGate<S> {
     /// `AuthZPlugin.AuthZReq`, failing closed: may the engine handle this
     /// request?
     pub async fn request(&self, request: &AuthzRequest) -> AuthzDecision {
