@@ -30,15 +30,24 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! # // A plugin in a temporary directory (/run/docker/plugins in production).
+//! # // A plugin in a temporary directory (/run/docker/plugins in production),
+//! # // answered by a bare hyper server.
 //! # let dir = tempfile::tempdir()?;
 //! # let socket = dir.path().join("sshfs.sock");
-//! # let _sshfs = plugin_server::PluginServer::new("sshfs".parse()?)
-//! #     .implements("VolumeDriver")
-//! #     .handle_raw("VolumeDriver.List", |_| async {
-//! #         Ok::<_, plugin_server::HandlerError>(r#"{"Volumes": []}"#.into())
-//! #     })
-//! #     .serve_unix(&socket)?;
+//! # let listener = tokio::net::UnixListener::bind(&socket)?;
+//! # tokio::spawn(async move {
+//! #     while let Ok((stream, _)) = listener.accept().await {
+//! #         let answer = hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+//! #             let body = match request.uri().path() {
+//! #                 "/Plugin.Activate" => "{\"Implements\":[\"VolumeDriver\"]}\n",
+//! #                 _ => "{\"Volumes\": []}",
+//! #             };
+//! #             Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::from(body))))
+//! #         });
+//! #         let io = hyper_util::rt::TokioIo::new(stream);
+//! #         tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, answer));
+//! #     }
+//! # });
 //! let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, &socket)?;
 //! let transport = Transport::for_spec(&spec, &TransportConfig::default())?;
 //! let service = ServiceBuilder::new()
