@@ -105,3 +105,23 @@ async fn layers_between_the_client_and_the_transport() {
         raw.requests()
     );
 }
+
+#[tokio::test]
+async fn a_client_calls_a_plugin_server_in_memory_with_no_socket() {
+    let server = plugin_server::PluginServer::new(PluginName::new("memory").unwrap())
+        .implements("Echo")
+        .handle_raw("Echo.Echo", |body: Bytes| async move {
+            Ok::<_, plugin_server::HandlerError>(body)
+        });
+    let client = Client::new(PluginName::new("memory").unwrap(), server);
+    assert_eq!(client.activate().await.unwrap().implements(), ["Echo"]);
+    assert_eq!(
+        client.call_raw("Echo.Echo", "no socket").await.unwrap(),
+        "no socket"
+    );
+    let err = client
+        .call::<_, serde_json::Value>("Echo.Nope", &())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_implemented(), "{err:?}");
+}

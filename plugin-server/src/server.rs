@@ -367,12 +367,16 @@ impl Service<Request<RequestBody>> for Core {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use http_body_util::{BodyExt, Full};
 /// use plugin_server::{HandlerError, PluginServer};
+/// use tower::ServiceExt;
 ///
 /// let server = PluginServer::new("echo".parse()?)
 ///     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) });
-/// let client = plugin_client::Client::new("echo".parse()?, server);
-/// assert_eq!(client.call_raw("Echo.Echo", "in memory").await?, "in memory");
+/// // plugin_client::Client::new("echo".parse()?, server) does the same.
+/// let request = http::Request::post("/Echo.Echo").body(Full::new(bytes::Bytes::from("in memory")))?;
+/// let answer = server.oneshot(request).await?;
+/// assert_eq!(answer.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes(), "in memory");
 /// # Ok(()) }
 /// ```
 impl<B> Service<Request<B>> for PluginServer
