@@ -23,19 +23,13 @@ use crate::body::{BoxError, RequestBody};
 use crate::config::ClientConfig;
 use crate::decode::{self, ErrorField};
 use crate::error::ClientError;
-use crate::manifest::Manifest;
 use crate::retry::RetryPolicy;
-
-/// The `Accept` header Docker sends on every call.
-pub const ACCEPT_V1_2: &str = "application/vnd.docker.plugins.v1.2+json";
+use plugin_spec::wire::{ACCEPT_V1_2, ACTIVATE, Manifest};
 
 /// The `User-Agent` this client sends on every call: the crate and its
 /// version, so a plugin's log tells its callers apart (Docker sends Go's
 /// default, `Go-http-client/1.1`).
 pub const USER_AGENT: &str = concat!("plugin-client/", env!("CARGO_PKG_VERSION"));
-
-/// The handshake method.
-pub const ACTIVATE: &str = "Plugin.Activate";
 
 /// Calls to one plugin, over any tower service that takes
 /// `http::Request<RequestBody>` and answers `http::Response<B>`: the default

@@ -98,15 +98,14 @@ mod client;
 mod config;
 mod decode;
 mod error;
-mod manifest;
 mod retry;
 
 pub use body::{BoxError, RequestBody};
-pub use client::{ACCEPT_V1_2, ACTIVATE, Client, PluginTransport, USER_AGENT};
+pub use client::{Client, PluginTransport, USER_AGENT};
 pub use config::ClientConfig;
 pub use decode::ErrorField;
 pub use error::ClientError;
-pub use manifest::Manifest;
+pub use plugin_spec::wire::{ACCEPT_V1_2, ACTIVATE, Manifest};
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use plugin_transport::{Transport, TransportConfig, TransportError};
 pub use retry::{Retry, RetryPolicy};

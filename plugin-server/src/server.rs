@@ -18,6 +18,8 @@ use plugin_spec::PluginName;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use plugin_spec::wire::Manifest;
+
 use crate::body::{RequestBody, ResponseBody};
 use crate::handler::{self, BoxError, Caller, HandlerError, Route};
 
@@ -57,7 +59,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 ///         Ok::<_, HandlerError>(Greeting { text: format!("hello, {}", req.name) })
 ///     })
 ///     .handle_raw("Greeter.Echo", |body: bytes::Bytes| async move { Ok(body) });
-/// assert_eq!(server.manifest(), ["Greeter"]);
+/// assert_eq!(server.manifest().implements(), ["Greeter"]);
 /// # Ok::<(), plugin_spec::SpecError>(())
 /// ```
 ///
@@ -91,7 +93,7 @@ type LayerFn = Arc<dyn Fn(Stack) -> Stack + Send + Sync>;
 
 pub(crate) struct Inner {
     pub(crate) name: PluginName,
-    pub(crate) implements: Vec<String>,
+    pub(crate) manifest: Manifest,
     pub(crate) routes: HashMap<String, Route>,
     pub(crate) max_request_body: u64,
     pub(crate) grace_period: Duration,
@@ -107,7 +109,7 @@ impl std::fmt::Debug for PluginServer {
         methods.sort();
         f.debug_struct("PluginServer")
             .field("name", &self.inner.name)
-            .field("implements", &self.inner.implements)
+            .field("implements", &self.inner.manifest.implements())
             .field("methods", &methods)
             .field("max_request_body", &self.inner.max_request_body)
             .field("grace_period", &self.inner.grace_period)
@@ -125,7 +127,7 @@ impl PluginServer {
         Self {
             inner: Arc::new(Inner {
                 name,
-                implements: Vec::new(),
+                manifest: Manifest::default(),
                 routes: HashMap::new(),
                 max_request_body: DEFAULT_MAX_REQUEST_BODY,
                 grace_period: Duration::from_secs(10),
@@ -145,7 +147,7 @@ impl PluginServer {
                 let old = &self.inner;
                 let mut inner = Inner {
                     name: old.name.clone(),
-                    implements: old.implements.clone(),
+                    manifest: old.manifest.clone(),
                     routes: old.routes.clone(),
                     max_request_body: old.max_request_body,
                     grace_period: old.grace_period,
@@ -168,11 +170,7 @@ impl PluginServer {
     #[must_use]
     pub fn implements(self, subsystem: impl Into<String>) -> Self {
         let subsystem = subsystem.into();
-        self.edit(|inner| {
-            if !inner.implements.contains(&subsystem) {
-                inner.implements.push(subsystem);
-            }
-        })
+        self.edit(|inner| inner.manifest.add(subsystem))
     }
 
     /// Handles `POST /<method>` with a typed handler: the body is decoded as
@@ -334,9 +332,9 @@ impl PluginServer {
         &self.inner.name
     }
 
-    /// The subsystems `Plugin.Activate` answers.
-    pub fn manifest(&self) -> &[String] {
-        &self.inner.implements
+    /// What `Plugin.Activate` answers: the subsystems, as a host reads them.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
     }
 }
 

@@ -18,11 +18,7 @@ use crate::body::ResponseBody;
 use crate::handler::{BoxError, Outcome};
 use crate::server::Inner;
 
-/// The content type of every answer, as go-plugins-helpers sends it.
-pub const CONTENT_TYPE_V1_1: &str = "application/vnd.docker.plugins.v1.1+json";
-
-/// The method every plugin answers: the handshake.
-pub const ACTIVATE: &str = "Plugin.Activate";
+pub use plugin_spec::wire::{ACTIVATE, CONTENT_TYPE_V1_1};
 
 /// Answers `request`, inside a `plugin.serve` span with the plugin, method,
 /// status and duration.
@@ -86,7 +82,7 @@ where
         Err(response) => return response,
     };
     let Some(route) = route else {
-        return ok(Bytes::from(activation(&inner.implements)));
+        return ok(Bytes::from(json_line(&inner.manifest)));
     };
     let outcome = AssertUnwindSafe(async move { route(parts, body).await })
         .catch_unwind()
@@ -149,11 +145,6 @@ where
             &format!("the request body could not be read: {e}"),
         )),
     }
-}
-
-/// `{"Implements": [...]}` and a newline, as Go's `json.Encoder` writes it.
-fn activation(implements: &[String]) -> Vec<u8> {
-    json_line(&serde_json::json!({ "Implements": implements }))
 }
 
 /// A JSON value and a newline: go-plugins-helpers answers with Go's

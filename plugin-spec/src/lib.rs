@@ -66,6 +66,7 @@ mod spec;
 mod tls;
 mod url;
 mod warning;
+pub mod wire;
 
 pub use address::{Address, AddressProblem, HostPort, MAX_UNIX_PATH_LEN, UnixPath};
 pub use error::SpecError;

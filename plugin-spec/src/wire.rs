@@ -1,8 +1,11 @@
-//! `Manifest`: a plugin's answer to `Plugin.Activate`.
+//! The vocabulary both sides of the wire share: the handshake's method and
+//! answer, and the media types. plugin-client and plugin-server both take
+//! them from here (tower-service is the model: one small contract both sides
+//! depend on), and re-export them.
 
 use std::fmt;
 
-use plugin_spec::go_json_key_matches;
+use crate::json::go_json_key_matches;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -13,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `null` as none.
 ///
 /// ```
-/// use plugin_client::Manifest;
+/// use plugin_spec::wire::Manifest;
 ///
 /// let manifest: Manifest = serde_json::from_str(r#"{"implements": ["VolumeDriver"]}"#)?;
 /// assert!(manifest.implements_iface("VolumeDriver"));
@@ -30,6 +33,14 @@ impl Manifest {
     pub fn new(implements: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             implements: implements.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Adds a subsystem, once (the order of first addition is kept).
+    pub fn add(&mut self, subsystem: impl Into<String>) {
+        let subsystem = subsystem.into();
+        if !self.implements.contains(&subsystem) {
+            self.implements.push(subsystem);
         }
     }
 
@@ -79,3 +90,13 @@ impl<'de> Visitor<'de> for ManifestVisitor {
         Ok(manifest)
     }
 }
+
+/// The handshake method: `POST /Plugin.Activate`, answered with a
+/// [`Manifest`].
+pub const ACTIVATE: &str = "Plugin.Activate";
+
+/// The `Accept` header Docker's client sends on every call.
+pub const ACCEPT_V1_2: &str = "application/vnd.docker.plugins.v1.2+json";
+
+/// The `Content-Type` of every answer, as go-plugins-helpers sends it.
+pub const CONTENT_TYPE_V1_1: &str = "application/vnd.docker.plugins.v1.1+json";
