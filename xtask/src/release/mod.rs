@@ -53,6 +53,16 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
         args.extend(["-p", release.name.as_str()]);
     }
     if !execute {
+        // cargo reuses the unpacked packages it finds in target/package when the
+        // version is unchanged, so a second dry run would verify the first
+        // run's sources: start from none.
+        let packaged = package_tests::target_dir(root).join("package");
+        match std::fs::remove_dir_all(&packaged) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot clear {}: {e}", packaged.display()));
+            }
+            _ => {}
+        }
         step("cargo publish --dry-run", root, cargo(&args))?;
         let target = package_tests::target_dir(root);
         let outcomes = package_tests::run(root, &target, &plan.releases)?;
