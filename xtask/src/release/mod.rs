@@ -53,9 +53,10 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
         args.extend(["-p", release.name.as_str()]);
     }
     if !execute {
-        // cargo reuses the unpacked packages it finds in target/package when the
-        // version is unchanged, so a second dry run would verify the first
-        // run's sources: start from none.
+        // The verification builds our crates as registry packages, which cargo
+        // takes as immutable for a version: a second dry run at the same
+        // version would reuse the first run's unpacked sources and compiled
+        // crates. Start from none of either.
         let packaged = package_tests::target_dir(root).join("package");
         match std::fs::remove_dir_all(&packaged) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -63,6 +64,11 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
             }
             _ => {}
         }
+        let mut clean = vec!["clean", "--locked"];
+        for release in &plan.releases {
+            clean.extend(["-p", release.name.as_str()]);
+        }
+        step("cargo clean (the crates to verify)", root, cargo(&clean))?;
         step("cargo publish --dry-run", root, cargo(&args))?;
         let target = package_tests::target_dir(root);
         let outcomes = package_tests::run(root, &target, &plan.releases)?;

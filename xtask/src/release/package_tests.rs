@@ -71,6 +71,7 @@ pub(crate) fn run(
         })
         .collect();
     let tests_target = target.join("package-tests");
+    forget_builds(&tests_target, releases)?;
     let mut outcomes = Vec::new();
     for (name, dir) in &dirs {
         println!("==> package tests: {name} (from {})", dir.display());
@@ -87,6 +88,42 @@ pub(crate) fn run(
         });
     }
     Ok(outcomes)
+}
+
+/// Removes what earlier runs built of these crates in `target` (the rest, the
+/// dependencies, is kept). At an unchanged version cargo could take an
+/// earlier build of a package as current: a package's files come out of the
+/// `.crate` with the tarball's times, not the edit's.
+fn forget_builds(target: &Path, releases: &[Release]) -> Result<(), String> {
+    let ours = |file: &str| {
+        releases.iter().any(|release| {
+            let dashed = format!("{}-", release.name);
+            let snake = format!("{}-", release.name.replace('-', "_"));
+            file.starts_with(&dashed)
+                || file.starts_with(&snake)
+                || file.starts_with(&format!("lib{snake}"))
+        })
+    };
+    for dir in ["deps", ".fingerprint", "build", "incremental"] {
+        let dir = target.join("debug").join(dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !ours(&name) {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn test_one(dir: &Path, target: &Path, patches: &[String]) -> Result<(), String> {
