@@ -36,26 +36,6 @@ impl ResponseBody {
     }
 }
 
-impl Body for ResponseBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.0).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.0.size_hint()
-    }
-}
-
 /// The body of a request passed through the layers added with
 /// [`PluginServer::layer`](crate::PluginServer::layer): whatever body the
 /// request came with, boxed.
@@ -73,22 +53,30 @@ impl RequestBody {
     }
 }
 
-impl Body for RequestBody {
-    type Data = Bytes;
-    type Error = BoxError;
+/// `Body` by delegation to the boxed body inside.
+macro_rules! boxed_body {
+    ($name:ident) => {
+        impl Body for $name {
+            type Data = Bytes;
+            type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.0).poll_frame(cx)
-    }
+            fn poll_frame(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+                Pin::new(&mut self.0).poll_frame(cx)
+            }
 
-    fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
-    }
+            fn is_end_stream(&self) -> bool {
+                self.0.is_end_stream()
+            }
 
-    fn size_hint(&self) -> SizeHint {
-        self.0.size_hint()
-    }
+            fn size_hint(&self) -> SizeHint {
+                self.0.size_hint()
+            }
+        }
+    };
 }
+
+boxed_body!(ResponseBody);
+boxed_body!(RequestBody);
