@@ -53,7 +53,7 @@ pub(crate) async fn run(
         &format!("https://localhost:{port}\n"),
     )?;
     let registry = Registry::builder(Discovery::builder().plugin_dir(dir).build())
-        .client_config(ClientConfig::default().with_retry(RetryPolicy::none()))
+        .client_config(ClientConfig::default().retry(RetryPolicy::none()))
         .build();
 
     let transport = "unix";

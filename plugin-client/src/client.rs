@@ -123,7 +123,7 @@ impl<S: Clone> Client<S> {
     }
 
     /// A copy that checks `field` in 200 answers
-    /// ([`ClientConfig::with_error_field`]).
+    /// ([`ClientConfig::error_field`]).
     #[must_use]
     pub fn with_error_field(&self, field: Option<ErrorField>) -> Self {
         let mut copy = self.clone();
@@ -215,7 +215,7 @@ impl<S: PluginTransport> Client<S> {
     ///
     /// A request that encodes as `null` (`&()`) is sent as no body at all
     /// (`Content-Length: 0`), as Docker sends calls without arguments
-    /// (`GetCapabilities`, ...). With an [error field](ClientConfig::with_error_field)
+    /// (`GetCapabilities`, ...). With an [error field](ClientConfig::error_field)
     /// set, a 200 whose field is a non-empty string is
     /// [`ClientError::Reported`].
     ///

@@ -53,28 +53,28 @@ impl ClientConfig {
 
     /// The activation timeout; `None` waits forever (Docker's behaviour).
     #[must_use]
-    pub fn with_activation_timeout(mut self, timeout: Option<Duration>) -> Self {
+    pub fn activation_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.activation_timeout = timeout;
         self
     }
 
     /// The call timeout; `None` waits forever.
     #[must_use]
-    pub fn with_call_timeout(mut self, timeout: Option<Duration>) -> Self {
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.call_timeout = timeout;
         self
     }
 
     /// The retry policy ([`RetryPolicy::none`] turns retries off).
     #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// How much of an error answer is read, in bytes.
     #[must_use]
-    pub fn with_max_error_body(mut self, bytes: usize) -> Self {
+    pub fn max_error_body(mut self, bytes: usize) -> Self {
         self.max_error_body = bytes;
         self
     }
@@ -84,28 +84,8 @@ impl ClientConfig {
     /// [`ClientError::Reported`](crate::ClientError::Reported), as Docker's
     /// typed layer treats it. `None` (the default) decodes every 200.
     #[must_use]
-    pub fn with_error_field(mut self, field: Option<ErrorField>) -> Self {
+    pub fn error_field(mut self, field: Option<ErrorField>) -> Self {
         self.error_field = field;
         self
-    }
-
-    /// The activation timeout.
-    pub fn activation_timeout(&self) -> Option<Duration> {
-        self.activation_timeout
-    }
-
-    /// The call timeout.
-    pub fn call_timeout(&self) -> Option<Duration> {
-        self.call_timeout
-    }
-
-    /// The retry policy.
-    pub fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
-
-    /// The error field checked in 200 answers.
-    pub fn error_field(&self) -> Option<ErrorField> {
-        self.error_field
     }
 }

@@ -1,6 +1,6 @@
 //! Reading a plugin's answer as Docker reads it (docs/protocol.md, "Errors").
 
-use plugin_spec::go_json_key_matches;
+use plugin_spec::wire::{BodyError, from_body};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -24,16 +24,26 @@ impl ErrorField {
     }
 }
 
-/// The string value of `field` in a JSON object (matched as Go matches keys);
-/// `None` if the text is not an object or the value is not a string.
-fn string_field(value: &Value, field: &str) -> Option<String> {
-    let Value::Object(map) = value else {
-        return None;
+/// The fields an answer reports errors in, decoded as Go decodes them (keys
+/// in any case, the last one winning); any JSON type is taken, only a string
+/// is a message.
+#[derive(serde::Deserialize)]
+struct ErrorFields {
+    #[serde(rename = "Err", default)]
+    err: Option<Value>,
+    #[serde(rename = "Error", default)]
+    error: Option<Value>,
+}
+
+/// The string in `field` of an answer; `None` if the body is not a JSON
+/// object or the value is not a string.
+fn string_field(body: &[u8], field: ErrorField) -> Option<String> {
+    let fields = from_body::<ErrorFields>(body).ok()?;
+    let value = match field {
+        ErrorField::Err => fields.err,
+        ErrorField::Error => fields.error,
     };
-    map.iter()
-        .rev()
-        .find(|(key, _)| go_json_key_matches(key, field))
-        .and_then(|(_, v)| v.as_str().map(str::to_owned))
+    value.and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// The message of a non-200 answer: its `Err` when the body is JSON with a
@@ -41,10 +51,8 @@ fn string_field(value: &Value, field: &str) -> Option<String> {
 /// whitespace trimmed).
 pub(crate) fn error_message(body: &[u8], truncated: bool) -> String {
     if !truncated {
-        if let Ok(value) = serde_json::from_slice::<Value>(body) {
-            if let Some(message) = string_field(&value, "Err").filter(|m| !m.is_empty()) {
-                return message;
-            }
+        if let Some(message) = string_field(body, ErrorField::Err).filter(|m| !m.is_empty()) {
+            return message;
         }
     }
     let text = String::from_utf8_lossy(body);
@@ -58,34 +66,19 @@ pub(crate) fn error_message(body: &[u8], truncated: bool) -> String {
 
 /// The error a 200 answer reports in `field`, when non-empty.
 pub(crate) fn reported_error(body: &[u8], field: ErrorField) -> Option<String> {
-    let value = serde_json::from_slice::<Value>(body).ok()?;
-    string_field(&value, field.key()).filter(|m| !m.is_empty())
+    string_field(body, field).filter(|m| !m.is_empty())
 }
 
-/// Decodes a 200 answer. An empty answer is accepted where the type can be
-/// empty: as `null` (unit, `Option`) or `{}` (a struct of optional fields);
-/// and `{}` (what plugins answer for "nothing") is accepted as unit.
-pub(crate) fn answer<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return serde_json::from_slice(b"null")
-            .or_else(|_| serde_json::from_slice(b"{}"))
-            .map_err(|e| {
-                <serde_json::Error as serde::de::Error>::custom(format!(
-                    "the answer is empty, but this method returns a value ({e})"
-                ))
-            });
+/// Decodes a 200 answer with plugin-spec's [`from_body`] (Go's key matching;
+/// `{}`, what plugins answer for "nothing", is accepted as unit). An empty
+/// answer is also taken as `{}` where the type is a struct of optional
+/// fields: Docker's client would fail on it, but nothing is lost by reading
+/// it as the plugin meant.
+pub(crate) fn answer<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
+    match from_body(body) {
+        Err(e) if e.is_empty_body() => from_body(b"{}").map_err(|_| e),
+        decoded => decoded,
     }
-    match serde_json::from_slice(body) {
-        Err(e) if is_empty_object(body) => serde_json::from_slice(b"null").map_err(|_| e),
-        other => other,
-    }
-}
-
-fn is_empty_object(body: &[u8]) -> bool {
-    body.iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .eq(*b"{}")
 }
 
 /// The start of an answer, for error messages.
@@ -153,10 +146,11 @@ mod tests {
         answer::<()>(b"").unwrap();
         assert_eq!(answer::<Option<u8>>(b" \n").unwrap(), None);
         assert_eq!(answer::<Optional>(b"").unwrap(), Optional { x: None });
-        let err = answer::<Required>(b"").unwrap_err().to_string();
-        assert!(
-            err.starts_with("the answer is empty, but this method returns a value"),
-            "{err}"
+        let err = answer::<Required>(b"").unwrap_err();
+        assert!(err.is_empty_body());
+        assert_eq!(
+            err.to_string(),
+            "invalid type: an empty body, expected struct Required"
         );
     }
 }

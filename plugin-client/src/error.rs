@@ -82,8 +82,8 @@ pub enum ClientError {
         method: String,
         /// The start of the answer.
         excerpt: String,
-        /// The decoding error.
-        source: serde_json::Error,
+        /// Why it does not decode.
+        source: plugin_spec::wire::BodyError,
     },
 
     /// The request could not be encoded as JSON.

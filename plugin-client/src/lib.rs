@@ -49,7 +49,7 @@
 //!   is JSON with a non-empty string `Err` (any key case), else the body's text
 //!   (at most 64 KiB, lossy UTF-8). A 404 means "not implemented"
 //!   ([`ClientError::is_not_implemented`]).
-//! - With an error field set ([`ClientConfig::with_error_field`]), a 200
+//! - With an error field set ([`ClientConfig::error_field`]), a 200
 //!   whose `Err` (or IPAM's `Error`) is set fails too, as Docker's typed layer
 //!   does; plugin-subsystems' clients set it.
 //! - Three ways to call: [`Client::call`] (JSON in and out; `&()` sends no

@@ -18,7 +18,7 @@ use crate::error::transport_error;
 ///
 /// | failure | default | why |
 /// | --- | --- | --- |
-/// | unix socket refused, or gone | no retry: fails in well under a millisecond | nothing listens until the plugin creates its socket again; a host that wants to ride out a restart waits for the socket to reappear (the registry's `get_or_wait`), or turns this on with [`with_unix_refused_retries`](Self::with_unix_refused_retries) |
+/// | unix socket refused, or gone | no retry: fails in well under a millisecond | nothing listens until the plugin creates its socket again; a host that wants to ride out a restart waits for the socket to reappear (the registry's `get_or_wait`), or turns this on with [`with_unix_refused_retries`](Self::unix_refused_retries) |
 /// | TCP or TLS connect failure | retries after 250 ms, 500 ms and 1 s (±20% jitter), giving up once the time elapsed plus the next delay would pass 2 s | a host that is booting or a port not yet open: worth a short wait an interactive program can live with (about 1.75 s, at most 2.1 s with jitter, plus the connect timeout of each attempt) |
 ///
 /// Docker retries every connection failure for about 15 s (1 s, 2 s, 4 s, 8 s,
@@ -30,8 +30,8 @@ use crate::error::transport_error;
 /// use plugin_client::RetryPolicy;
 ///
 /// let fast = RetryPolicy::default()
-///     .with_initial_backoff(Duration::from_millis(100))
-///     .with_window(Duration::from_secs(2));
+///     .initial_backoff(Duration::from_millis(100))
+///     .window(Duration::from_secs(2));
 /// assert!(RetryPolicy::none().is_disabled());
 /// assert_eq!(fast.nominal_delays().collect::<Vec<_>>().len(), 4); // 0.1 + 0.2 + 0.4 + 0.8 s
 /// assert_eq!(RetryPolicy::default().nominal_delays().count(), 3); // 0.25 + 0.5 + 1 s
@@ -84,7 +84,7 @@ impl RetryPolicy {
     /// Whether a refused (or missing) unix socket is retried too; default
     /// `false`, since nothing listens there until the plugin starts again.
     #[must_use]
-    pub fn with_unix_refused_retries(mut self, retry: bool) -> Self {
+    pub fn unix_refused_retries(mut self, retry: bool) -> Self {
         self.unix_refused = retry;
         self
     }
@@ -96,7 +96,7 @@ impl RetryPolicy {
 
     /// The first delay (then doubled each time); default 250 ms.
     #[must_use]
-    pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
         self.initial = delay;
         self
     }
@@ -104,14 +104,14 @@ impl RetryPolicy {
     /// Give up once the time since the first attempt plus the next delay would
     /// pass this; default 2 s.
     #[must_use]
-    pub fn with_window(mut self, window: Duration) -> Self {
+    pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
 
     /// Spread each delay by up to this fraction either way (0 to 1); default 0.2.
     #[must_use]
-    pub fn with_jitter(mut self, fraction: f64) -> Self {
+    pub fn jitter(mut self, fraction: f64) -> Self {
         self.jitter = fraction.clamp(0.0, 1.0);
         self
     }
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn duration_max_saturates_instead_of_panicking() {
-        let huge = RetryPolicy::default().with_initial_backoff(Duration::MAX);
+        let huge = RetryPolicy::default().initial_backoff(Duration::MAX);
         let mut retry = huge.for_call();
         for retries in [0, 1, 40, u32::MAX] {
             retry.retries = retries;
@@ -251,7 +251,7 @@ mod tests {
             "the first delay is past the window"
         );
 
-        let endless = RetryPolicy::docker().with_window(Duration::MAX);
+        let endless = RetryPolicy::docker().window(Duration::MAX);
         let delays: Vec<Duration> = endless.nominal_delays().collect();
         // 1 s, 2 s, 4 s, ... while the doubling factor fits.
         assert_eq!(delays.len(), 32);

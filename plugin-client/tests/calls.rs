@@ -6,7 +6,7 @@ mod support;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use plugin_client::RequestBody;
-use support::{Named, Raw, plugin, response, serve_tcp, serve_unix};
+use support::{Answering, Named, client_for, plugin, response, serve_tcp, serve_unix};
 
 #[tokio::test]
 async fn activation_returns_the_manifest_over_unix_and_tcp() {
@@ -46,7 +46,7 @@ async fn a_stream_longer_than_the_body_limit_is_not_cut() {
     let served = serve_unix(&plugin());
     let transport = plugin_client::Transport::for_spec(
         served.serving.spec(),
-        &plugin_client::TransportConfig::new().with_max_response_body(Some(64)),
+        &plugin_client::TransportConfig::new().max_response_body(Some(64)),
     )
     .unwrap();
     let client = plugin_client::Client::new("testplug".parse().unwrap(), transport);
@@ -72,8 +72,8 @@ async fn a_stream_longer_than_the_body_limit_is_not_cut() {
 
 #[tokio::test]
 async fn headers_on_the_wire_are_dockers() {
-    let raw = Raw::answering(response("200 OK", b"{\"Implements\":[]}")).await;
-    let client = raw.client();
+    let raw = Answering::new(response("200 OK", b"{\"Implements\":[]}"));
+    let client = client_for(&raw);
     client.activate().await.unwrap();
     client
         .call::<_, serde_json::Value>("VolumeDriver.Create", &serde_json::json!({"Name": "v"}))

@@ -5,7 +5,7 @@ mod support;
 
 use http::StatusCode;
 use plugin_client::{ClientError, ErrorField};
-use support::{Named, Raw, plugin, response, serve_unix};
+use support::{Answering, Named, client_for, plugin, response, serve_unix};
 
 fn status_of(err: &ClientError) -> (u16, &str) {
     (err.status().unwrap().as_u16(), err.message().unwrap())
@@ -39,20 +39,18 @@ async fn an_err_json_answer_gives_its_err() {
 
 #[tokio::test]
 async fn err_is_matched_in_any_case() {
-    let raw = Raw::answering(response(
+    let raw = Answering::new(response(
         "500 Internal Server Error",
         br#"{"err": "lower-case key"}"#,
-    ))
-    .await;
-    let err = raw.client().call_raw("X.Y", "").await.unwrap_err();
+    ));
+    let err = client_for(&raw).call_raw("X.Y", "").await.unwrap_err();
     assert_eq!(status_of(&err), (500, "lower-case key"));
 }
 
 #[tokio::test]
 async fn a_plain_text_answer_gives_its_text() {
-    let raw = Raw::answering(response("500 Internal Server Error", b"something broke\n")).await;
-    let err = raw
-        .client()
+    let raw = Answering::new(response("500 Internal Server Error", b"something broke\n"));
+    let err = client_for(&raw)
         .call_raw("Volume.Mount", "{}")
         .await
         .unwrap_err();
@@ -71,16 +69,16 @@ async fn json_without_a_usable_err_gives_the_text() {
         br#"["Err"]"#,
         b"null",
     ] {
-        let raw = Raw::answering(response("400 Bad Request", body)).await;
-        let err = raw.client().call_raw("X.Y", "").await.unwrap_err();
+        let raw = Answering::new(response("400 Bad Request", body));
+        let err = client_for(&raw).call_raw("X.Y", "").await.unwrap_err();
         assert_eq!(status_of(&err), (400, std::str::from_utf8(body).unwrap()));
     }
 }
 
 #[tokio::test]
 async fn an_empty_error_answer_says_so() {
-    let raw = Raw::answering(response("503 Service Unavailable", b"")).await;
-    let err = raw.client().call_raw("X.Y", "").await.unwrap_err();
+    let raw = Answering::new(response("503 Service Unavailable", b""));
+    let err = client_for(&raw).call_raw("X.Y", "").await.unwrap_err();
     assert_eq!(status_of(&err), (503, ""));
     assert_eq!(
         err.to_string(),
@@ -90,16 +88,16 @@ async fn an_empty_error_answer_says_so() {
 
 #[tokio::test]
 async fn any_status_but_200_is_an_error_even_2xx() {
-    let raw = Raw::answering(response("201 Created", br#"{"Err": "not 200"}"#)).await;
-    let err = raw.client().call_raw("X.Y", "").await.unwrap_err();
+    let raw = Answering::new(response("201 Created", br#"{"Err": "not 200"}"#));
+    let err = client_for(&raw).call_raw("X.Y", "").await.unwrap_err();
     assert_eq!(status_of(&err), (201, "not 200"));
 }
 
 #[tokio::test]
 async fn a_huge_error_answer_is_cut_at_64_kib() {
     let huge = "x".repeat(4 * 1024 * 1024);
-    let raw = Raw::answering(response("500 Internal Server Error", huge.as_bytes())).await;
-    let err = raw.client().call_raw("X.Y", "").await.unwrap_err();
+    let raw = Answering::new(response("500 Internal Server Error", huge.as_bytes()));
+    let err = client_for(&raw).call_raw("X.Y", "").await.unwrap_err();
     let message = err.message().unwrap();
     assert_eq!(message.len(), 64 * 1024 + "... (truncated)".len());
     assert!(message.ends_with("x... (truncated)"));
@@ -124,9 +122,8 @@ async fn a_404_means_not_implemented() {
         "NetworkDriver.Join: plugin \"testplug\" does not implement NetworkDriver.Join (plugin \"testplug\", HTTP 404)"
     );
     // go-plugins-helpers answers 404 as Go's plain text.
-    let raw = Raw::answering(response("404 Not Found", b"404 page not found\n")).await;
-    let err = raw
-        .client()
+    let raw = Answering::new(response("404 Not Found", b"404 page not found\n"));
+    let err = client_for(&raw)
         .call_raw("NetworkDriver.Join", "{}")
         .await
         .unwrap_err();
@@ -188,8 +185,8 @@ async fn an_answer_of_the_wrong_shape_is_a_decode_error_with_an_excerpt() {
 
 #[tokio::test]
 async fn an_empty_200_is_fine_where_nothing_is_expected_and_an_error_where_something_is() {
-    let raw = Raw::answering(response("200 OK", b"")).await;
-    let client = raw.client();
+    let raw = Answering::new(response("200 OK", b""));
+    let client = client_for(&raw);
     client.call::<_, ()>("X.Y", &()).await.unwrap();
     assert_eq!(
         client.call::<_, Option<u32>>("X.Y", &()).await.unwrap(),
@@ -199,7 +196,7 @@ async fn an_empty_200_is_fine_where_nothing_is_expected_and_an_error_where_somet
     assert!(matches!(err, ClientError::Decode { .. }));
     let chain = support::chain(&err);
     assert!(
-        chain.contains("the answer is empty, but this method returns a value"),
+        chain.ends_with(": invalid type: an empty body, expected struct Named"),
         "{chain}"
     );
     let err = client.activate().await;
@@ -212,8 +209,11 @@ async fn an_empty_200_is_fine_where_nothing_is_expected_and_an_error_where_somet
 
 #[tokio::test]
 async fn a_method_that_cannot_be_a_path_is_refused_before_sending() {
-    let raw = Raw::answering(response("200 OK", b"{}")).await;
-    let err = raw.client().call_raw("Bad Method", "").await.unwrap_err();
+    let raw = Answering::new(response("200 OK", b"{}"));
+    let err = client_for(&raw)
+        .call_raw("Bad Method", "")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::InvalidMethod { .. }), "{err:?}");
-    assert_eq!(raw.connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(raw.connections(), 0);
 }

@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use plugin_client::{Client, RequestBody, Transport, TransportConfig};
 use plugin_server::PluginName;
-use support::{Raw, response};
+use support::{Answering, response};
 use tower::ServiceBuilder;
 
 /// An in-memory plugin: answers by path, echoes `Echo.Echo`.
@@ -80,9 +80,9 @@ async fn a_failing_custom_service_is_a_transport_error_and_not_retried() {
 
 #[tokio::test]
 async fn layers_between_the_client_and_the_transport() {
-    let raw = Raw::answering(response("200 OK", br#"{"Implements":["VolumeDriver"]}"#)).await;
+    let raw = Answering::new(response("200 OK", br#"{"Implements":["VolumeDriver"]}"#));
     let spec =
-        plugin_client::PluginSpec::from_socket(PluginName::new("layered").unwrap(), &raw.path)
+        plugin_client::PluginSpec::from_socket(PluginName::new("layered").unwrap(), raw.path())
             .unwrap();
     let transport = Transport::for_spec(&spec, &TransportConfig::default()).unwrap();
     let stack = ServiceBuilder::new()

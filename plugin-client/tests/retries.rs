@@ -12,7 +12,7 @@ use plugin_client::{
     Client, ClientConfig, ClientError, RequestBody, RetryPolicy, Transport, TransportConfig,
 };
 use plugin_server::PluginName;
-use support::{Raw, plugin};
+use support::{Answering, client_for, plugin};
 use tower::ServiceExt;
 
 fn dead_socket() -> (tempfile::TempDir, plugin_client::PluginSpec) {
@@ -45,7 +45,7 @@ macro_rules! counting_client {
 #[tokio::test]
 async fn a_dead_socket_with_retries_off_fails_at_once() {
     let (_dir, spec) = dead_socket();
-    let config = ClientConfig::new().with_retry(RetryPolicy::none());
+    let config = ClientConfig::new().retry(RetryPolicy::none());
     let client = Client::for_spec(&spec, &config).unwrap();
     let started = std::time::Instant::now();
     let err = client.activate().await.unwrap_err();
@@ -99,8 +99,8 @@ async fn a_refused_tcp_port_is_retried_briefly_by_default() {
     )
     .unwrap();
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::default().with_jitter(0.0))
-        .with_activation_timeout(None);
+        .retry(RetryPolicy::default().jitter(0.0))
+        .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let started = tokio::time::Instant::now();
     let err = client.activate().await.unwrap_err();
@@ -114,8 +114,8 @@ async fn a_refused_tcp_port_is_retried_briefly_by_default() {
 async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::docker().with_jitter(0.0))
-        .with_activation_timeout(None);
+        .retry(RetryPolicy::docker().jitter(0.0))
+        .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let started = tokio::time::Instant::now();
     let err = client.activate().await.unwrap_err();
@@ -129,8 +129,8 @@ async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
 async fn jitter_spreads_the_delays_but_keeps_the_window() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::docker())
-        .with_activation_timeout(None);
+        .retry(RetryPolicy::docker())
+        .activation_timeout(None);
     for _ in 0..20 {
         let (client, attempts) = counting_client!(&spec, config.clone());
         let started = tokio::time::Instant::now();
@@ -156,8 +156,8 @@ async fn a_plugin_that_appears_after_1_5_s_is_reached_by_a_retry() {
     // No deadline: on a paused clock it would fire while real I/O is in flight.
     // A missing socket is retried only when asked.
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::default().with_unix_refused_retries(true))
-        .with_activation_timeout(None);
+        .retry(RetryPolicy::default().unix_refused_retries(true))
+        .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let manifest = client.activate().await.unwrap();
     assert_eq!(manifest.implements(), ["VolumeDriver", "Echo"]);
@@ -172,9 +172,8 @@ async fn a_plugin_that_appears_after_1_5_s_is_reached_by_a_retry() {
 #[tokio::test]
 async fn nothing_is_retried_once_the_request_was_sent() {
     // Reads the request, then closes without answering.
-    let raw = Raw::answering(Vec::new()).await;
-    let err = raw
-        .client()
+    let raw = Answering::new(Vec::new());
+    let err = client_for(&raw)
         .call::<_, ()>("VolumeDriver.Create", &())
         .await
         .unwrap_err();
@@ -185,7 +184,7 @@ async fn nothing_is_retried_once_the_request_was_sent() {
         1,
         "the plugin saw exactly one request"
     );
-    assert_eq!(raw.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(raw.connections(), 1);
 }
 
 #[tokio::test]
@@ -205,8 +204,8 @@ async fn a_call_that_is_never_answered_times_out() {
     );
     // The default client is unaffected by the per-call override.
     assert_eq!(
-        served.client().config().call_timeout(),
-        Some(Duration::from_secs(60))
+        served.client().config(),
+        &ClientConfig::new().call_timeout(Some(Duration::from_secs(60)))
     );
 }
 
@@ -214,8 +213,8 @@ async fn a_call_that_is_never_answered_times_out() {
 async fn the_call_timeout_also_bounds_retries() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .with_retry(RetryPolicy::docker())
-        .with_activation_timeout(Some(Duration::from_secs(5)));
+        .retry(RetryPolicy::docker())
+        .activation_timeout(Some(Duration::from_secs(5)));
     let (client, attempts) = counting_client!(&spec, config);
     let err = client.activate().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
@@ -225,7 +224,7 @@ async fn the_call_timeout_also_bounds_retries() {
 #[tokio::test(start_paused = true)]
 async fn retries_can_be_turned_off_per_call() {
     let (_dir, spec) = dead_socket();
-    let docker = ClientConfig::new().with_retry(RetryPolicy::docker());
+    let docker = ClientConfig::new().retry(RetryPolicy::docker());
     let (client, attempts) = counting_client!(&spec, docker);
     client
         .with_retry(RetryPolicy::none())
@@ -238,7 +237,7 @@ async fn retries_can_be_turned_off_per_call() {
 #[tokio::test(start_paused = true)]
 async fn a_streamed_body_is_never_retried() {
     let (_dir, spec) = dead_socket();
-    let docker = ClientConfig::new().with_retry(RetryPolicy::docker());
+    let docker = ClientConfig::new().retry(RetryPolicy::docker());
     let (client, attempts) = counting_client!(&spec, docker);
     let body = RequestBody::from_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
         bytes::Bytes::from("x"),

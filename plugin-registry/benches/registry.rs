@@ -22,6 +22,7 @@
 
 #![allow(missing_docs)]
 
+use plugin_test_support::memory::resident_mib;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -694,18 +695,6 @@ async fn server(settings: &Settings) {
         met: ratio >= 0.9,
     }
     .print();
-}
-
-/// This process's resident set, from /proc/self/status (`VmRSS`), in MiB.
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap();
-    kib / 1024.0
 }
 
 /// `calls` calls through the registry (a cached `get`, then the call), 16

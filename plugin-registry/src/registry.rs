@@ -234,9 +234,7 @@ impl Registry {
     /// `name` is what you have: `"sshfs"`, a `String`, or a [`PluginName`].
     pub async fn get(&self, name: impl AsPluginName, iface: &str) -> Result<Plugin, RegistryError> {
         let name = checked(&name)?;
-        let plugin = self
-            .activated(&name, None, self.inner.client.retry())
-            .await?;
+        let plugin = self.activated(&name, None, None).await?;
         implementing(plugin, iface)
     }
 
@@ -305,7 +303,7 @@ impl Registry {
         let mut outcomes: Vec<Result<Plugin, RegistryError>> = futures_util::stream::iter(specs)
             .map(|spec| {
                 let name = spec.name().clone();
-                let no_retries = &no_retries;
+                let no_retries = Some(&no_retries);
                 async move { self.activated(&name, Some(spec), no_retries).await }
             })
             .buffer_unordered(self.inner.get_all_concurrency)
@@ -355,12 +353,13 @@ impl Registry {
         }
     }
 
-    /// The active plugin `name`, activating it (once) if need be.
+    /// The active plugin `name`, activating it (once) if need be, with `retry`
+    /// (`None`: the client configuration's own policy).
     async fn activated(
         &self,
         name: &PluginName,
         hint: Option<PluginSpec>,
-        retry: &RetryPolicy,
+        retry: Option<&RetryPolicy>,
     ) -> Result<Plugin, RegistryError> {
         loop {
             let current = lock(&self.inner.plugins).get(name).cloned();
@@ -392,7 +391,7 @@ impl Registry {
             }
             tokio::spawn(
                 self.clone()
-                    .activate(name.clone(), hint.clone(), retry.clone(), sender),
+                    .activate(name.clone(), hint.clone(), retry.cloned(), sender),
             );
             if let Some(outcome) = self.wait(name, receiver).await {
                 return outcome;
@@ -425,13 +424,13 @@ impl Registry {
         self,
         name: PluginName,
         hint: Option<PluginSpec>,
-        retry: RetryPolicy,
+        retry: Option<RetryPolicy>,
         sender: watch::Sender<Outcome>,
     ) {
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let span = tracing::info_span!("plugin.activate", plugin = %name, generation, result = tracing::field::Empty);
         let outcome = self
-            .activate_once(&name, hint, &retry, generation)
+            .activate_once(&name, hint, retry.as_ref(), generation)
             .instrument(span.clone())
             .await;
         match &outcome {
@@ -458,7 +457,7 @@ impl Registry {
         &self,
         name: &PluginName,
         hint: Option<PluginSpec>,
-        retry: &RetryPolicy,
+        retry: Option<&RetryPolicy>,
         generation: u64,
     ) -> Result<Plugin, RegistryError> {
         let spec = match hint {
@@ -484,8 +483,11 @@ impl Registry {
             None => PluginService::plain(transport, Arc::clone(&stale)),
         };
         let client = Client::new(name.clone(), service).with_config(self.inner.client.clone());
-        let manifest = client
-            .with_retry(retry.clone())
+        let activating = match retry {
+            Some(retry) => client.with_retry(retry.clone()),
+            None => client.clone(),
+        };
+        let manifest = activating
             .activate()
             .await
             .map_err(|e| RegistryError::Activation {

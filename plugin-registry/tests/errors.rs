@@ -4,28 +4,8 @@
 
 mod support;
 
-use std::error::Error;
-
+use plugin_test_support::errors::{assert_each_cause_once, causes};
 use support::{Dir, name};
-
-/// Each layer's text, outermost first.
-fn layers(error: &(dyn Error + 'static)) -> Vec<String> {
-    std::iter::successors(Some(error), |e| (*e).source())
-        .map(ToString::to_string)
-        .collect()
-}
-
-/// No layer's text holds another's (a layer that printed its source would).
-fn assert_read_once(layers: &[String]) {
-    for (i, outer) in layers.iter().enumerate() {
-        for inner in &layers[i + 1..] {
-            assert!(
-                !outer.contains(inner.as_str()) && !inner.contains(outer.as_str()),
-                "{outer:?} and {inner:?} say the same thing; the chain: {layers:#?}"
-            );
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_stale_socket_failure_reads_each_cause_once() {
@@ -37,8 +17,8 @@ async fn a_stale_socket_failure_reads_each_cause_once() {
         .get(&name("stale"), "VolumeDriver")
         .await
         .unwrap_err();
-    let layers = layers(&err);
-    assert_read_once(&layers);
+    let layers = causes(&err);
+    assert_each_cause_once(&err);
     assert_eq!(
         layers,
         [
@@ -62,8 +42,8 @@ async fn a_not_found_failure_reads_once() {
         .await
         .unwrap_err();
     assert!(err.is_not_found());
-    let layers = layers(&err);
-    assert_read_once(&layers);
+    let layers = causes(&err);
+    assert_each_cause_once(&err);
     assert_eq!(
         layers,
         [format!(
@@ -82,8 +62,8 @@ async fn a_broken_descriptor_failure_reads_each_cause_once() {
         .get(&name("broken"), "VolumeDriver")
         .await
         .unwrap_err();
-    let layers = layers(&err);
-    assert_read_once(&layers);
+    let layers = causes(&err);
+    assert_each_cause_once(&err);
     assert_eq!(layers.len(), 3, "{layers:#?}");
     assert_eq!(layers[0], "cannot use the descriptor of plugin \"broken\"");
     assert!(

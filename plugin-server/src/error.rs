@@ -36,6 +36,14 @@ pub enum ServerError {
         source: plugin_spec::SpecError,
     },
 
+    /// The descriptor hosts read could not be made: a TLS host that is not a
+    /// host name, or a CA path a `.json` descriptor cannot hold.
+    #[error("cannot describe where the plugin listens")]
+    Descriptor {
+        /// Why.
+        source: plugin_spec::SpecError,
+    },
+
     /// Binding the listener failed.
     #[error("cannot listen on {address}")]
     Bind {

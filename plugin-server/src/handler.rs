@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http::StatusCode;
+use plugin_spec::wire::from_body;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -167,158 +168,24 @@ impl PeerCredentials {
     }
 }
 
-/// Decodes a typed request. An empty body is accepted only by types that take
-/// no arguments (`()`, unit structs, `Option<T>` as `None`): Docker sends none
-/// for those, and go-plugins-helpers answers 400 to an empty body for every
-/// method that reads arguments. `{}`, which Docker sends for empty argument
-/// structs, is read the same way when the type will not take an object.
+/// Decodes a typed request with plugin-spec's [`from_body`]: an empty body is
+/// accepted only by types that take no arguments (`()`, unit structs,
+/// `Option<T>` as `None`), as go-plugins-helpers answers 400 to an empty body
+/// for every method that reads arguments; `{}` too, which Docker sends for
+/// empty argument structs; a struct's keys are matched as Go's
+/// `encoding/json` matches them, since Docker's engine and go-plugins-helpers'
+/// peers send `{"Name": ...}` to Go structs whose fields are `Name`.
 ///
-/// A struct's keys are matched as Go's `encoding/json` matches them (an exact
-/// match first, else one that differs only in case): Docker's engine and
-/// go-plugins-helpers' peers send `{"Name": ...}` to Go structs whose fields
-/// are `Name`, and a Rust handler's `name` field must read it too.
-fn decode<Req: DeserializeOwned>(
-    body: &Bytes,
-    fields: Option<&'static [&'static str]>,
-) -> Result<Req, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Req::deserialize(NoArguments).map_err(|e| e.to_string());
-    }
-    let decoded = match fields {
-        Some(fields) => match serde_json::from_slice::<serde_json::Value>(body) {
-            // Keys that need Go's matching: decode the renamed object.
-            Ok(value) => match go_keys(value, fields) {
-                Some(renamed) => serde_json::from_value(renamed),
-                // Nothing to rename: from the bytes, so errors keep their
-                // line and column.
-                None => serde_json::from_slice(body),
-            },
-            Err(e) => Err(e),
-        },
-        None => serde_json::from_slice(body),
-    };
-    match decoded {
-        Err(e) if is_empty_object(body) => Req::deserialize(NoArguments)
-            .map_err(|_| format!("the request body is not valid JSON for this method: {e}")),
-        Err(e) => Err(format!(
-            "the request body is not valid JSON for this method: {e}"
-        )),
-        Ok(request) => Ok(request),
-    }
-}
-
-/// `value` with its keys renamed to the `fields` Go would match them to (an
-/// exact match first, else a case-insensitive one; other keys as they are),
-/// or `None` when no key needs it.
-fn go_keys(value: serde_json::Value, fields: &[&str]) -> Option<serde_json::Value> {
-    let serde_json::Value::Object(object) = value else {
-        return None;
-    };
-    let folded = |key: &str| {
-        if fields.contains(&key) {
-            return None;
+/// The explanation goes back to the caller in the 400's `Err`, so it carries
+/// the reason too.
+fn decode<Req: DeserializeOwned>(body: &Bytes) -> Result<Req, String> {
+    from_body(body).map_err(|e| {
+        if e.is_empty_body() {
+            "the request body is empty, and this method needs arguments".to_owned()
+        } else {
+            format!("the request body is not valid JSON for this method: {e}")
         }
-        fields
-            .iter()
-            .find(|f| plugin_spec::go_json_key_matches(key, f))
-    };
-    if object.keys().all(|key| folded(key).is_none()) {
-        return None;
-    }
-    let renamed = object
-        .into_iter()
-        .map(|(key, v)| match folded(&key) {
-            Some(field) => ((*field).to_owned(), v),
-            None => (key, v),
-        })
-        .collect();
-    Some(serde_json::Value::Object(renamed))
-}
-
-/// The field names of `T`, if it is a struct with named fields, as its
-/// derived `Deserialize` names them to the deserializer (renames applied).
-fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
-    let mut fields = None;
-    let _ = T::deserialize(FieldNames(&mut fields));
-    fields
-}
-
-/// A deserializer that only learns which fields a struct has.
-struct FieldNames<'a>(&'a mut Option<&'static [&'static str]>);
-
-impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
-    type Error = serde::de::value::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom("not a struct"))
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        *self.0 = Some(fields);
-        Err(serde::de::Error::custom("only the field names were wanted"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-        identifier ignored_any
-    }
-}
-
-/// The arguments of an empty request body: none. Only types that take no
-/// arguments deserialize from it.
-struct NoArguments;
-
-impl<'de> serde::Deserializer<'de> for NoArguments {
-    type Error = serde::de::value::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom(
-            "the request body is empty, and this method needs arguments",
-        ))
-    }
-
-    fn deserialize_unit<V: serde::de::Visitor<'de>>(
-        self,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_unit_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_option<V: serde::de::Visitor<'de>>(
-        self,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        visitor.visit_none()
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf newtype_struct seq tuple tuple_struct map struct enum identifier
-        ignored_any
-    }
-}
-
-fn is_empty_object(text: &[u8]) -> bool {
-    let trimmed: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    trimmed == b"{}"
+    })
 }
 
 /// Encodes a typed response; `null` (a unit answer) becomes `{}`, since
@@ -355,11 +222,10 @@ where
     Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let fields = struct_fields::<Req>();
     Arc::new(move |parts: http::request::Parts, body: Bytes| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
-            match decode::<Req>(&body, fields) {
+            match decode::<Req>(&body) {
                 Ok(request) => match handler(Caller::from_parts(parts), request).await {
                     Ok(response) => encode(&response),
                     Err(error) => Outcome::Failed(error),
@@ -397,11 +263,10 @@ where
     Fut: Future<Output = Result<S, HandlerError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let fields = struct_fields::<Req>();
     Arc::new(move |_parts: http::request::Parts, body: Bytes| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
-            match decode::<Req>(&body, fields) {
+            match decode::<Req>(&body) {
                 Ok(request) => match handler(request).await {
                     Ok(stream) => {
                         Outcome::Stream(Box::pin(stream.map(|item| item.map_err(Into::into))))

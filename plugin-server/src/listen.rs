@@ -4,14 +4,13 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use plugin_spec::{PluginSpec, UnixPath};
+use plugin_spec::{Address, Descriptor, HostPort, PluginSpec, UnixPath};
 
 use crate::error::ServerError;
 use crate::files::{self, OwnedFile};
 use crate::server::PluginServer;
-use crate::service::json_line;
 use crate::serving::{self, Listener, Serving};
 
 /// How [`serve_unix_with`](PluginServer::serve_unix_with) sets up the socket
@@ -143,9 +142,9 @@ impl PluginServer {
     ) -> Result<Serving, ServerError> {
         let runtime = runtime()?;
         let (listener, local) = bind_tcp(&runtime, addr)?;
-        let url = format!("tcp://{local}");
-        let (spec, owned) =
-            self.write_descriptor(spec_dir.as_ref(), "spec", json_or_text(&url, None))?;
+        let address = Address::Tcp(host_port(&local.ip().to_string(), local.port())?);
+        let descriptor = Descriptor::new(self.name(), &address, None).map_err(described)?;
+        let (spec, owned) = self.write_descriptor(spec_dir.as_ref(), &descriptor)?;
         Ok(serving::start(
             &runtime,
             self,
@@ -174,16 +173,15 @@ impl PluginServer {
         let runtime = runtime()?;
         let acceptor = crate::tls::acceptor(tls)?;
         let (listener, local) = bind_tcp(&runtime, addr)?;
-        let url = match tls.host() {
-            Some(host) if host.contains(':') => format!("https://[{host}]:{}", local.port()),
-            Some(host) => format!("https://{host}:{}", local.port()),
-            None => format!("https://{local}"),
-        };
-        let (extension, contents) = match tls.ca_file() {
-            Some(ca) => ("json", json_or_text(&url, Some((self.name().as_str(), ca)))),
-            None => ("spec", json_or_text(&url, None)),
-        };
-        let (spec, owned) = self.write_descriptor(spec_dir.as_ref(), extension, contents)?;
+        let host = tls.host.clone().unwrap_or_else(|| local.ip().to_string());
+        let address = Address::Tls(host_port(&host, local.port())?);
+        let options = tls
+            .ca_file
+            .as_ref()
+            .map(|ca| plugin_spec::TlsOptions::new().with_ca_file(ca));
+        let descriptor =
+            Descriptor::new(self.name(), &address, options.as_ref()).map_err(described)?;
+        let (spec, owned) = self.write_descriptor(spec_dir.as_ref(), &descriptor)?;
         Ok(serving::start(
             &runtime,
             self,
@@ -245,12 +243,10 @@ impl PluginServer {
         listener.set_nonblocking(true).map_err(systemd)?;
         let local = listener.local_addr().map_err(systemd)?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(systemd)?;
+        let address = Address::Tcp(host_port(&local.ip().to_string(), local.port())?);
         let spec =
-            PluginSpec::from_spec_text(self.name().clone(), &format!("tcp://{local}"), "/dev/fd/3")
-                .map_err(|source| ServerError::InvalidPath {
-                    path: PathBuf::from("/dev/fd/3"),
-                    source,
-                })?;
+            PluginSpec::from_spec_text(self.name().clone(), &address.to_string(), "/dev/fd/3")
+                .map_err(described)?;
         Ok(serving::start(
             &runtime,
             self,
@@ -260,18 +256,17 @@ impl PluginServer {
         ))
     }
 
-    /// Writes `<dir>/<name>.<extension>` atomically and reads it back as the
+    /// Writes `descriptor` into `dir` atomically and reads it back as the
     /// spec hosts will see.
     fn write_descriptor(
         &self,
         dir: &Path,
-        extension: &str,
-        contents: Vec<u8>,
+        descriptor: &Descriptor,
     ) -> Result<(PluginSpec, OwnedFile), ServerError> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
-        let path = dir.join(format!("{}.{extension}", self.name()));
-        let owned =
-            files::write_atomically(&path, &contents).map_err(file_error("write", &path))?;
+        let path = dir.join(descriptor.file_name());
+        let owned = files::write_atomically(&path, descriptor.contents())
+            .map_err(file_error("write", &path))?;
         let spec = PluginSpec::from_file(&path).map_err(|source| ServerError::InvalidPath {
             path: path.clone(),
             source,
@@ -280,16 +275,13 @@ impl PluginServer {
     }
 }
 
-/// A `.spec` line, or a `.json` object with the CA file.
-fn json_or_text(url: &str, json: Option<(&str, &Path)>) -> Vec<u8> {
-    match json {
-        None => format!("{url}\n").into_bytes(),
-        Some((name, ca)) => json_line(&serde_json::json!({
-            "Name": name,
-            "Addr": url,
-            "TLSConfig": { "CAFile": ca.to_string_lossy() },
-        })),
-    }
+fn described(source: plugin_spec::SpecError) -> ServerError {
+    ServerError::Descriptor { source }
+}
+
+/// The address hosts are told: `host` (a name, or the bound IP) and the port.
+fn host_port(host: &str, port: u16) -> Result<HostPort, ServerError> {
+    HostPort::new(host, port).map_err(described)
 }
 
 fn bind_tcp(

@@ -14,16 +14,16 @@ use crate::error::ServerError;
 /// use plugin_server::TlsFiles;
 ///
 /// let files = TlsFiles::new("/etc/plugin/cert.pem", "/etc/plugin/key.pem")
-///     .with_ca_file("/etc/plugin/ca.pem")
-///     .with_host("localhost");
-/// assert_eq!(files.host(), Some("localhost"));
+///     .ca_file("/etc/plugin/ca.pem")
+///     .host("localhost");
+/// assert_ne!(files, TlsFiles::new("/etc/plugin/cert.pem", "/etc/plugin/key.pem"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
     cert: PathBuf,
     key: PathBuf,
-    ca_file: Option<PathBuf>,
-    host: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) host: Option<String>,
 }
 
 impl TlsFiles {
@@ -41,7 +41,7 @@ impl TlsFiles {
     /// The CA that signed the certificate: the descriptor becomes a `.json`
     /// with `TLSConfig.CAFile` pointing at it, so hosts can verify the plugin.
     #[must_use]
-    pub fn with_ca_file(mut self, ca_file: impl Into<PathBuf>) -> Self {
+    pub fn ca_file(mut self, ca_file: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(ca_file.into());
         self
     }
@@ -49,19 +49,9 @@ impl TlsFiles {
     /// The host name written in the descriptor's `https://` address (one the
     /// certificate is valid for). Default: the IP address bound.
     #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+    pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
-    }
-
-    /// The CA file, if given.
-    pub fn ca_file(&self) -> Option<&Path> {
-        self.ca_file.as_deref()
-    }
-
-    /// The advertised host, if given.
-    pub fn host(&self) -> Option<&str> {
-        self.host.as_deref()
     }
 }
 

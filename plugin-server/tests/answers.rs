@@ -105,6 +105,18 @@ async fn malformed_json_is_400_saying_what_was_wrong() {
         raw.body_text(),
         "{\"Err\":\"the request body is not valid JSON for this method: missing field `Name` at line 1 column 11\"}\n"
     );
+    // A struct is never read from an array (serde's derive alone would take
+    // the fields in order), as Go refuses one.
+    let raw = exchange(
+        &path,
+        &docker_request("VolumeDriver.Create", r#"["v1", {}]"#),
+    )
+    .await;
+    assert_eq!(raw.status_line, "HTTP/1.1 400 Bad Request");
+    assert_eq!(
+        raw.body_text(),
+        "{\"Err\":\"the request body is not valid JSON for this method: expected a JSON object, found an array\"}\n"
+    );
 }
 
 #[tokio::test]

@@ -4,23 +4,12 @@
 
 mod support;
 
+use plugin_test_support::memory::resident_mib;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::{Dir, docker_request, exchange};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// This process's resident set, in MiB (Linux).
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
 
 /// One call on a fresh connection: answered right, and how long it took.
 async fn timed_call(path: &std::path::Path) -> Duration {

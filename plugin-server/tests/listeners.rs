@@ -3,6 +3,7 @@
 
 mod support;
 
+use plugin_test_support::certs::CertFiles;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use plugin_server::{ServerError, TlsFiles, UnixOptions};
@@ -194,31 +195,15 @@ async fn tcp_on_ipv6_writes_a_bracketed_address() {
 }
 
 fn tls_files(dir: &Dir) -> (TlsFiles, std::path::PathBuf) {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-        .unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let (cert_path, key_path, ca_path) = (
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-        dir.join("ca.pem"),
-    );
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    std::fs::write(&ca_path, ca.pem()).unwrap();
-    (TlsFiles::new(cert_path, key_path), ca_path)
+    let files = CertFiles::write(dir.0.path(), &["localhost", "127.0.0.1"]);
+    (TlsFiles::new(files.cert, files.key), files.ca)
 }
 
 #[tokio::test]
 async fn tls_with_a_ca_writes_a_json_descriptor_hosts_can_verify() {
     let dir = Dir::new();
     let (files, ca) = tls_files(&dir);
-    let files = files.with_ca_file(&ca).with_host("localhost");
+    let files = files.ca_file(&ca).host("localhost");
     let serving = test_server()
         .serve_tls("127.0.0.1:0", &files, dir.join("specs"))
         .unwrap();

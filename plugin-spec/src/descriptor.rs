@@ -1,4 +1,5 @@
-//! Parsing descriptor text (`.spec` and `.json`) into a [`PluginSpec`].
+//! Parsing descriptor text (`.spec` and `.json`) into a [`PluginSpec`], and
+//! writing it ([`Descriptor`]).
 
 use std::path::{Path, PathBuf};
 
@@ -129,4 +130,106 @@ fn tls_options(
             })
         }
     }
+}
+
+/// A descriptor file as a plugin writes it for hosts to find: the inverse of
+/// [`PluginSpec::from_file`]. Without TLS options it is `NAME.spec`, one line
+/// holding the address; with them, `NAME.json` with `Name`, `Addr` and
+/// `TLSConfig` (only the options that are set).
+///
+/// ```
+/// use plugin_spec::{Address, Descriptor, HostPort, PluginName, PluginSpec, SourceKind, TlsOptions};
+///
+/// let name = PluginName::new("vault")?;
+/// let address = Address::Tls(HostPort::new("::1", 8443)?);
+/// let plain = Descriptor::new(&name, &address, None)?;
+/// assert_eq!((plain.file_name(), plain.contents()), ("vault.spec", &b"https://[::1]:8443\n"[..]));
+///
+/// let tls = TlsOptions::new().with_ca_file("/etc/vault/ca.pem");
+/// let json = Descriptor::new(&name, &address, Some(&tls))?;
+/// assert_eq!(json.kind(), SourceKind::Json);
+/// let text = std::str::from_utf8(json.contents()).unwrap();
+/// let read = PluginSpec::from_json_text(name, text, "/run/docker/plugins/vault.json")?;
+/// assert_eq!((read.address(), read.tls()), (&address, Some(&tls)));
+/// # Ok::<(), plugin_spec::SpecError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    kind: SourceKind,
+    file_name: String,
+    contents: Vec<u8>,
+}
+
+impl Descriptor {
+    /// The descriptor of plugin `name` at `address`, with `tls` options for
+    /// the hosts (a `.json`) or without (a `.spec`).
+    ///
+    /// # Errors
+    /// [`SpecError::PathNotUtf8`] for a TLS file path a JSON string cannot
+    /// hold.
+    pub fn new(
+        name: &PluginName,
+        address: &Address,
+        tls: Option<&TlsOptions>,
+    ) -> Result<Self, SpecError> {
+        let (kind, contents) = match tls {
+            None => (SourceKind::Spec, format!("{address}\n").into_bytes()),
+            Some(tls) => (SourceKind::Json, json_descriptor(name, address, tls)?),
+        };
+        Ok(Self {
+            kind,
+            file_name: format!("{name}.{}", kind.extension()),
+            contents,
+        })
+    }
+
+    /// `.spec` or `.json`.
+    pub fn kind(&self) -> SourceKind {
+        self.kind
+    }
+
+    /// `NAME.spec` or `NAME.json`: the file's name in a spec directory.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// The file's bytes, ending in a newline.
+    pub fn contents(&self) -> &[u8] {
+        &self.contents
+    }
+}
+
+fn json_descriptor(
+    name: &PluginName,
+    address: &Address,
+    tls: &TlsOptions,
+) -> Result<Vec<u8>, SpecError> {
+    let text = |path: &Path| {
+        path.to_str()
+            .map(|s| serde_json::Value::String(s.to_owned()))
+            .ok_or_else(|| SpecError::PathNotUtf8 {
+                path: path.to_owned(),
+            })
+    };
+    let mut config = serde_json::Map::new();
+    if tls.insecure_skip_verify() {
+        config.insert("InsecureSkipVerify".to_owned(), true.into());
+    }
+    for (key, path) in [
+        ("CAFile", tls.ca_file()),
+        ("CertFile", tls.cert_file()),
+        ("KeyFile", tls.key_file()),
+    ] {
+        if let Some(path) = path {
+            config.insert(key.to_owned(), text(path)?);
+        }
+    }
+    let descriptor = serde_json::json!({
+        "Name": name.as_str(),
+        "Addr": address.to_string(),
+        "TLSConfig": config,
+    });
+    let mut bytes = descriptor.to_string().into_bytes();
+    bytes.push(b'\n');
+    Ok(bytes)
 }

@@ -110,6 +110,14 @@ pub enum SpecError {
         missing: &'static str,
     },
 
+    /// A TLS file path that a `.json` descriptor cannot hold: JSON strings
+    /// are UTF-8, and Docker reads them so.
+    #[error("{} cannot be written in a .json descriptor: the path is not UTF-8", path.display())]
+    PathNotUtf8 {
+        /// The path.
+        path: PathBuf,
+    },
+
     /// A file was offered as a descriptor but is not named `*.spec` or `*.json`.
     #[error("{} is not a plugin descriptor: its name must end in .spec or .json", path.display())]
     UnknownExtension {
@@ -131,6 +139,7 @@ impl SpecError {
             | Self::InvalidJson { path, .. }
             | Self::MissingAddr { path }
             | Self::IncompleteClientCert { path, .. }
+            | Self::PathNotUtf8 { path }
             | Self::UnknownExtension { path } => Some(path),
         }
     }

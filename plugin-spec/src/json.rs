@@ -48,23 +48,6 @@ fn fold(c: char) -> char {
     }
 }
 
-/// Whether a JSON object key selects the struct field `field`, as Go's
-/// `encoding/json` matches them: exactly, or case-insensitively with Go's
-/// folding (so `addr` and `ADDR` select `Addr`, and `ſ` matches `s`).
-///
-/// Docker's Go plugins and hosts decode every message this way, so decoders of
-/// plugin messages that must accept what Docker accepts use it too.
-///
-/// ```
-/// use plugin_spec::go_json_key_matches;
-///
-/// assert!(go_json_key_matches("implements", "Implements"));
-/// assert!(!go_json_key_matches("Implement", "Implements"));
-/// ```
-pub fn go_json_key_matches(key: &str, field: &str) -> bool {
-    key_matches(key, field)
-}
-
 /// Whether a JSON key names `field`, as Go matches it.
 pub(crate) fn key_matches(key: &str, field: &str) -> bool {
     key.chars().map(fold).eq(field.chars().map(fold))

@@ -69,9 +69,9 @@ mod warning;
 pub mod wire;
 
 pub use address::{Address, AddressProblem, HostPort, MAX_UNIX_PATH_LEN, UnixPath};
+pub use descriptor::Descriptor;
 pub use error::SpecError;
 pub use file::MAX_DESCRIPTOR_LEN;
-pub use json::go_json_key_matches;
 pub use name::{AsPluginName, MAX_NAME_LEN, NameRule, PluginName};
 pub use spec::{PluginSpec, Source, SourceKind};
 pub use tls::TlsOptions;

@@ -16,7 +16,7 @@ macro_rules! typed_client {
             /// Typed calls over `client` (which is set to check this
             /// subsystem's error field in 200 answers, as Docker does).
             pub fn new(client: plugin_client::Client<S>) -> Self {
-                let config = client.config().clone().with_error_field($field);
+                let config = client.config().clone().error_field($field);
                 Self { client: client.with_config(config) }
             }
 

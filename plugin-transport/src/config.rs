@@ -22,17 +22,17 @@ pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 16 * 1024 * 1024;
 /// use plugin_transport::TransportConfig;
 ///
 /// let config = TransportConfig::new()
-///     .with_connect_timeout(Duration::from_secs(2))
-///     .with_max_response_body(Some(1 << 20));
-/// assert_eq!(config.max_response_body(), Some(1 << 20));
+///     .connect_timeout(Duration::from_secs(2))
+///     .max_response_body(Some(1 << 20));
+/// assert_ne!(config, TransportConfig::default());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
-    connect_timeout: Duration,
-    response_timeout: Option<Duration>,
-    max_response_body: Option<u64>,
-    pool_max_idle: usize,
-    pool_idle_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Option<Duration>,
+    pub(crate) max_response_body: Option<u64>,
+    pub(crate) pool_max_idle: usize,
+    pub(crate) pool_idle_timeout: Duration,
 }
 
 impl Default for TransportConfig {
@@ -55,7 +55,7 @@ impl TransportConfig {
 
     /// Longest time to connect, TLS handshake included.
     #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
@@ -63,7 +63,7 @@ impl TransportConfig {
     /// Longest time from sending a request to receiving the response headers;
     /// `None` waits as long as the caller does.
     #[must_use]
-    pub fn with_response_timeout(mut self, timeout: Option<Duration>) -> Self {
+    pub fn response_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.response_timeout = timeout;
         self
     }
@@ -72,48 +72,23 @@ impl TransportConfig {
     /// bounds memory by reading the body as a stream). A single request can
     /// override it with a [`ResponseBodyLimit`] extension.
     #[must_use]
-    pub fn with_max_response_body(mut self, limit: Option<u64>) -> Self {
+    pub fn max_response_body(mut self, limit: Option<u64>) -> Self {
         self.max_response_body = limit;
         self
     }
 
     /// Most idle keep-alive connections kept open to the plugin.
     #[must_use]
-    pub fn with_pool_max_idle(mut self, connections: usize) -> Self {
+    pub fn pool_max_idle(mut self, connections: usize) -> Self {
         self.pool_max_idle = connections;
         self
     }
 
     /// How long an idle keep-alive connection is kept.
     #[must_use]
-    pub fn with_pool_idle_timeout(mut self, timeout: Duration) -> Self {
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.pool_idle_timeout = timeout;
         self
-    }
-
-    /// The connect timeout.
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// The response timeout.
-    pub fn response_timeout(&self) -> Option<Duration> {
-        self.response_timeout
-    }
-
-    /// The response body limit.
-    pub fn max_response_body(&self) -> Option<u64> {
-        self.max_response_body
-    }
-
-    /// The most idle connections kept.
-    pub fn pool_max_idle(&self) -> usize {
-        self.pool_max_idle
-    }
-
-    /// The idle connection timeout.
-    pub fn pool_idle_timeout(&self) -> Duration {
-        self.pool_idle_timeout
     }
 }
 

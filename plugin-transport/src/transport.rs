@@ -106,8 +106,8 @@ impl Transport {
         };
         let connector = connector(&target, spec, config)?;
         let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.pool_max_idle())
-            .pool_idle_timeout(config.pool_idle_timeout())
+            .pool_max_idle_per_host(config.pool_max_idle)
+            .pool_idle_timeout(config.pool_idle_timeout)
             .pool_timer(TokioTimer::new())
             .build(connector);
         Ok(Self {
@@ -142,11 +142,7 @@ fn connector(
         Address::Tls(hp) => Some(crate::tls::setup(target, hp.host(), spec.tls())?),
         Address::Unix(_) | Address::Tcp(_) => None,
     };
-    Ok(Connector::new(
-        target.clone(),
-        config.connect_timeout(),
-        tls,
-    ))
+    Ok(Connector::new(target.clone(), config.connect_timeout, tls))
 }
 
 #[cfg(not(feature = "tls"))]
@@ -160,7 +156,7 @@ fn connector(
             target: target.clone(),
         });
     }
-    Ok(Connector::new(target.clone(), config.connect_timeout()))
+    Ok(Connector::new(target.clone(), config.connect_timeout))
 }
 
 /// The future a [`Transport`] returns.
@@ -200,7 +196,7 @@ where
         let limit = request
             .extensions()
             .get::<ResponseBodyLimit>()
-            .map_or(shared.config.max_response_body(), |limit| limit.0);
+            .map_or(shared.config.max_response_body, |limit| limit.0);
         let (mut parts, body) = request.into_parts();
         // Docker sends `Content-Length: 0` on calls without arguments; hyper
         // leaves the header out for an empty body unless it is set.
@@ -235,7 +231,7 @@ where
             })?;
             let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
             let sending = shared.client.request(request);
-            let sent = match shared.config.response_timeout() {
+            let sent = match shared.config.response_timeout {
                 Some(after) => tokio::time::timeout(after, sending).await.map_err(|_| {
                     TransportError::ResponseTimeout {
                         target: shared.target.clone(),

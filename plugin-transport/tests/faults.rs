@@ -4,6 +4,7 @@
 
 mod support;
 
+use plugin_test_support::memory::resident_mib;
 use std::time::Duration;
 
 use plugin_transport::{PluginSpec, Transport, TransportConfig, TransportError};
@@ -107,7 +108,7 @@ async fn a_tls_handshake_that_never_completes_hits_the_connect_timeout() {
         "/p.spec",
     )
     .unwrap();
-    let config = TransportConfig::new().with_connect_timeout(Duration::from_millis(200));
+    let config = TransportConfig::new().connect_timeout(Duration::from_millis(200));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let err = within(call(&transport, "/Plugin.Activate", ""))
         .await
@@ -126,7 +127,7 @@ async fn a_plugin_that_never_answers_hits_the_response_timeout() {
         let _ = stream.read_to_end(&mut sink).await;
     })
     .await;
-    let config = TransportConfig::new().with_response_timeout(Some(Duration::from_millis(200)));
+    let config = TransportConfig::new().response_timeout(Some(Duration::from_millis(200)));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let err = within(call(&transport, "/Plugin.Activate", ""))
         .await
@@ -215,7 +216,7 @@ async fn an_endless_chunked_body_stops_at_the_limit() {
         while stream.write_all(chunk.as_bytes()).await.is_ok() {}
     })
     .await;
-    let config = TransportConfig::new().with_max_response_body(Some(1024 * 1024));
+    let config = TransportConfig::new().max_response_body(Some(1024 * 1024));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let err = within(call(&transport, "/LogDriver.ReadLogs", ""))
         .await
@@ -255,7 +256,7 @@ async fn a_plugin_answering_one_byte_a_second_hits_the_response_timeout() {
         }
     })
     .await;
-    let config = TransportConfig::new().with_response_timeout(Some(Duration::from_millis(1500)));
+    let config = TransportConfig::new().response_timeout(Some(Duration::from_millis(1500)));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let started = std::time::Instant::now();
     let err = within(call(&transport, "/VolumeDriver.List", ""))
@@ -270,18 +271,6 @@ async fn a_plugin_answering_one_byte_a_second_hits_the_response_timeout() {
         (Duration::from_millis(1500)..Duration::from_millis(2500)).contains(&took),
         "{took:?}"
     );
-}
-
-/// This process's resident set, in MiB (Linux).
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap();
-    kib / 1024.0
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ async fn clones_are_used_from_many_tasks_at_once() {
 async fn a_body_over_the_limit_is_an_error_naming_the_plugin_and_limit() {
     let big = Arc::new(|_: &Seen| Response::new(Full::new(Bytes::from(vec![b'x'; 2048]))));
     let server = support::unix(big).await;
-    let config = TransportConfig::new().with_max_response_body(Some(1024));
+    let config = TransportConfig::new().max_response_body(Some(1024));
     let transport = Transport::for_spec(&server.spec, &config).unwrap();
     let err = support::call(&transport, "/Big", "").await.unwrap_err();
     assert!(err.is_body_too_large());
@@ -128,7 +128,7 @@ async fn a_body_over_the_limit_is_an_error_naming_the_plugin_and_limit() {
         )
     );
     // Exactly at the limit is fine.
-    let config = TransportConfig::new().with_max_response_body(Some(2048));
+    let config = TransportConfig::new().max_response_body(Some(2048));
     let transport = Transport::for_spec(&server.spec, &config).unwrap();
     assert_eq!(
         support::call(&transport, "/Big", "").await.unwrap().1.len(),
@@ -140,7 +140,7 @@ async fn a_body_over_the_limit_is_an_error_naming_the_plugin_and_limit() {
 async fn a_request_can_lift_the_limit() {
     let big = Arc::new(|_: &Seen| Response::new(Full::new(Bytes::from(vec![b'x'; 4096]))));
     let server = support::unix(big).await;
-    let config = TransportConfig::new().with_max_response_body(Some(1024));
+    let config = TransportConfig::new().max_response_body(Some(1024));
     let transport = Transport::for_spec(&server.spec, &config).unwrap();
     let mut request = Request::post("/Stream")
         .body(Empty::<Bytes>::new())

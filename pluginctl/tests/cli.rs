@@ -2,6 +2,7 @@
 //! command's human and `--json` output (the README's shapes), exit codes, stdin
 //! bodies, `watch`, `bench`, `demo` and `demo serve`.
 
+use plugin_test_support::certs::CertFiles;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -85,29 +86,12 @@ impl Plugins {
 }
 
 fn tls_files(dir: &Path) -> (TlsFiles, PathBuf) {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-        .unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    let (ca_file, cert_file, key_file) = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-    std::fs::write(&cert_file, cert.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let files = CertFiles::write(dir, &["localhost"]);
     (
-        TlsFiles::new(cert_file, key_file)
-            .with_ca_file(&ca_file)
-            .with_host("localhost"),
-        ca_file,
+        TlsFiles::new(files.cert, files.key)
+            .ca_file(&files.ca)
+            .host("localhost"),
+        files.ca,
     )
 }
 

@@ -126,6 +126,22 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
         &["--no-default-features"],
         &["tokio", "notify", "futures-core"],
     ),
+    // Test support is for tests only: no crate ships with it, and it depends on
+    // none of ours, so every crate's tests can use it without a cycle.
+    (
+        "plugin-test-support",
+        &[],
+        &[
+            "plugin-spec",
+            "plugin-discovery",
+            "plugin-transport",
+            "plugin-client",
+            "plugin-registry",
+            "plugin-server",
+            "plugin-subsystems",
+        ],
+    ),
+    ("pluginctl", &[], &["plugin-test-support"]),
     // plugin-spec returns warnings; logging them is the caller's.
     ("plugin-spec", &[], &["tracing"]),
     // Both sides without `tls`: no rustls.

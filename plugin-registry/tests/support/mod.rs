@@ -1,7 +1,7 @@
 //! Fixtures: a plugin directory in a temp dir, and real `plugin-server`
 //! plugins in it that count their activations.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,9 +78,4 @@ impl Counted {
     }
 }
 
-/// The error and its causes, `message: cause: cause` (each layer says its own
-/// sentence once, so this is how a reader sees the whole failure).
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let causes = std::iter::successors(Some(error), |e| (*e).source());
-    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
-}
+pub use plugin_test_support::errors::chain;

@@ -1,7 +1,7 @@
 //! Fixtures: a test plugin with every kind of handler, served on real sockets
 //! in temp dirs, and a raw HTTP/1.1 exchange for byte-exact assertions.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -84,84 +84,8 @@ impl Dir {
     }
 }
 
-/// A raw response: status line, headers (lowercased names), body.
-#[derive(Debug)]
-pub struct Raw {
-    pub status_line: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Raw {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn body_text(&self) -> &str {
-        std::str::from_utf8(&self.body).unwrap()
-    }
-}
-
-/// Sends `request` byte for byte on a new connection to `socket`, and reads one
-/// response (with a Content-Length).
-pub async fn exchange(socket: &Path, request: &[u8]) -> Raw {
-    let mut stream = UnixStream::connect(socket).await.unwrap();
-    exchange_on(&mut stream, request).await
-}
-
-pub async fn exchange_on(stream: &mut UnixStream, request: &[u8]) -> Raw {
-    stream.write_all(request).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), read_response(stream))
-        .await
-        .expect("no response within 10 s")
-}
-
-pub async fn read_response(stream: &mut UnixStream) -> Raw {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            stream.read(&mut byte).await.unwrap(),
-            1,
-            "connection closed in the head: {head:?}"
-        );
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap();
-            (n.trim().to_ascii_lowercase(), v.trim().to_owned())
-        })
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .map(|(_, v)| v.parse().unwrap())
-        .expect("a content-length");
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await.unwrap();
-    Raw {
-        status_line,
-        headers,
-        body,
-    }
-}
-
-/// `POST /<method>` with `body`, as Docker's client sends it.
-pub fn docker_request(method: &str, body: &str) -> Vec<u8> {
-    format!(
-        "POST /{method} HTTP/1.1\r\nHost: plugin.moby.localhost\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: {}\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
+pub use plugin_test_support::errors::chain;
+pub use plugin_test_support::http::{docker_request, exchange, exchange_on, read_response};
 
 /// A wire capture from `tests/fixtures/wire/`: the exact bytes Docker's own
 /// client sent, recorded by `cargo xtask interop --record`.
@@ -170,11 +94,4 @@ pub fn wire(name: &str) -> Vec<u8> {
         .join("tests/fixtures/wire")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The error and its causes, `message: cause: cause` (each layer says its own
-/// sentence once, so this is how a reader sees the whole failure).
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let causes = std::iter::successors(Some(error), |e| (*e).source());
-    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

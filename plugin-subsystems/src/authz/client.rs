@@ -79,7 +79,7 @@ impl<S> AuthzClient<S> {
 /// | would be sent a body over the limit | [`BodyTooLarge`](AuthzDecision::BodyTooLarge), and the plugin is not asked |
 ///
 /// The call timeout is the client's
-/// ([`ClientConfig::with_call_timeout`](plugin_client::ClientConfig::with_call_timeout),
+/// ([`ClientConfig::call_timeout`](plugin_client::ClientConfig::call_timeout),
 /// 60 s by default; Docker's own authz calls have none): choose one a user can
 /// wait for, since a plugin that does not answer denies every request until
 /// it does.

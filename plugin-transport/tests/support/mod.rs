@@ -2,9 +2,10 @@
 //! certificates generated here by rcgen), raw servers that misbehave, and a
 //! one-call helper.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
-pub mod certs;
+pub use plugin_test_support::certs;
+pub use plugin_test_support::errors::chain;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -264,11 +265,4 @@ pub async fn call(
 /// A path inside the server's temp dir.
 pub fn file_in(server: &Server, name: &str) -> PathBuf {
     server.dir.path().join(name)
-}
-
-/// The error and its causes, `message: cause: cause` (each layer says its own
-/// sentence once, so this is how a reader sees the whole failure).
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let causes = std::iter::successors(Some(error), |e| (*e).source());
-    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

@@ -78,7 +78,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
         found.join(", ")
     ));
 
-    let config = ClientConfig::default().with_retry(RetryPolicy::none());
+    let config = ClientConfig::default().retry(RetryPolicy::none());
     let registry = Registry::builder(discovery).client_config(config).build();
     for (name, iface) in [
         (DEMO_VOLUME, volume::IMPLEMENTS),

@@ -26,7 +26,7 @@ impl Context {
     /// Client settings for the CLI: no retries (a dead plugin fails at once;
     /// `--timeout` bounds the rest).
     pub(crate) fn client_config(&self) -> ClientConfig {
-        ClientConfig::default().with_retry(RetryPolicy::none())
+        ClientConfig::default().retry(RetryPolicy::none())
     }
 
     /// The plugin `name`, found as a host would find it.

@@ -136,6 +136,6 @@ fn make_tls(dir: &Path) -> Result<TlsFiles, Failure> {
     std::fs::write(&cert_file, cert.pem())?;
     std::fs::write(&key_file, key.serialize_pem())?;
     Ok(TlsFiles::new(cert_file, key_file)
-        .with_ca_file(ca_file)
-        .with_host("localhost"))
+        .ca_file(ca_file)
+        .host("localhost"))
 }

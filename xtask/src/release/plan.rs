@@ -165,8 +165,10 @@ pub(crate) fn plan(root: &Path, only: &[String]) -> Result<Plan, String> {
     Ok(plan)
 }
 
-/// `releases` with every crate after the crates it depends on (normal and
-/// build dependencies; dev-dependencies are not published); ties by name.
+/// `releases` with every crate after the crates it depends on, of every kind:
+/// a dev-dependency with a version (plugin-test-support) stays in the
+/// published manifest, so it must be on crates.io first. (The workspace has
+/// no dev-dependency cycles; `cargo publish` needs that too.) Ties by name.
 fn in_dependency_order(releases: Vec<Release>, crates: &[Crate]) -> Result<Vec<Release>, String> {
     let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
     let needs: BTreeMap<&str, BTreeSet<&str>> = crates
@@ -176,7 +178,7 @@ fn in_dependency_order(releases: Vec<Release>, crates: &[Crate]) -> Result<Vec<R
             let deps = c
                 .deps
                 .iter()
-                .filter(|d| d.kind != "dev" && names.contains(d.name.as_str()))
+                .filter(|d| names.contains(d.name.as_str()))
                 .map(|d| d.name.as_str())
                 .collect();
             (c.name.as_str(), deps)

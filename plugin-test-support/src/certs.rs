@@ -1,4 +1,19 @@
-//! Certificates for the TLS tests, generated with rcgen at test time.
+//! Certificates made at test time with rcgen: a CA and the leaves it issues
+//! (server, client, expired, CA-flagged), self-signed certificates, and the
+//! rustls server configuration that presents one.
+//!
+//! ```
+//! use plugin_test_support::certs::{Ca, CertFiles};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let files = CertFiles::write(dir.path(), &["localhost", "127.0.0.1"]);
+//! assert!(std::fs::read_to_string(&files.ca).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+//!
+//! let ca = Ca::new("test CA");
+//! let leaf = ca.server(&["plugin.test"]);
+//! let config = plugin_test_support::certs::server_config(&leaf, None);
+//! assert_eq!(config.alpn_protocols, Vec::<Vec<u8>>::new());
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,17 +29,59 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 pub const RSA_PKCS8: &str = include_str!("../fixtures/rsa-2048.pk8.pem");
 
 /// A certificate authority.
+#[derive(Debug)]
 pub struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// A certificate with its key.
+#[derive(Debug)]
 pub struct Leaf {
+    /// The certificate, PEM.
     pub cert_pem: String,
+    /// Its private key.
     pub key: KeyPair,
 }
 
+impl Leaf {
+    /// The private key, PKCS#8 PEM.
+    pub fn key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+}
+
+/// The PEM files of a server certificate and the CA that issued it, written
+/// into a directory: what a plugin serving TLS and a host trusting it need.
+#[derive(Debug, Clone)]
+pub struct CertFiles {
+    /// `ca.pem`: the issuing CA's certificate.
+    pub ca: PathBuf,
+    /// `cert.pem`: the server certificate.
+    pub cert: PathBuf,
+    /// `key.pem`: its private key.
+    pub key: PathBuf,
+}
+
+impl CertFiles {
+    /// A new CA and a server certificate for `names` (DNS names or IP
+    /// addresses), written as `ca.pem`, `cert.pem` and `key.pem` in `dir`
+    /// (made if missing).
+    pub fn write(dir: &Path, names: &[&str]) -> Self {
+        let ca = Ca::new("test CA");
+        let leaf = ca.server(names);
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            panic!("cannot make {}: {e}", dir.display());
+        }
+        Self {
+            ca: write(dir, "ca.pem", &ca.pem()),
+            cert: write(dir, "cert.pem", &leaf.cert_pem),
+            key: write(dir, "key.pem", &leaf.key_pem()),
+        }
+    }
+}
+
 impl Ca {
+    /// A new self-signed CA with this common name.
     pub fn new(common_name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params
@@ -38,6 +95,7 @@ impl Ca {
         }
     }
 
+    /// The CA's certificate, PEM.
     pub fn pem(&self) -> String {
         self.issuer.pem()
     }
@@ -96,6 +154,7 @@ impl Ca {
         }
     }
 
+    /// A root store holding only this CA.
     pub fn roots(&self) -> rustls::RootCertStore {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.issuer.der().clone()).unwrap();
@@ -140,10 +199,12 @@ pub fn self_signed_ca_with(names: &[&str], change: impl FnOnce(&mut CertificateP
     }
 }
 
+/// A new key pair for `alg`.
 pub fn key_for(alg: &'static SignatureAlgorithm) -> KeyPair {
     KeyPair::generate_for(alg).unwrap()
 }
 
+/// The fixed RSA key ([`RSA_PKCS8`]).
 pub fn rsa_key() -> KeyPair {
     KeyPair::from_pem(RSA_PKCS8).unwrap()
 }
@@ -174,10 +235,12 @@ pub fn server_config(leaf: &Leaf, client_ca: Option<&Ca>) -> rustls::ServerConfi
     builder.with_single_cert(chain, key).unwrap()
 }
 
-/// Writes `contents` to `dir/name`.
+/// Writes `contents` to `dir/name`; the path.
 pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
+    if let Err(e) = std::fs::write(&path, contents) {
+        panic!("cannot write {}: {e}", path.display());
+    }
     path
 }
 

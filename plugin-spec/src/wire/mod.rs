@@ -1,11 +1,16 @@
 //! The vocabulary both sides of the wire share: the handshake's method and
-//! answer, and the media types. plugin-client and plugin-server both take
+//! answer, the media types, and how message bodies decode ([`from_body`],
+//! [`GoJson`]: as Docker's Go peers decode them). plugin-client and plugin-server both take
 //! them from here (tower-service is the model: one small contract both sides
 //! depend on), and re-export them.
 
 use std::fmt;
 
-use crate::json::go_json_key_matches;
+mod body;
+
+pub use body::{BodyError, GoJson, from_body};
+
+use crate::json::key_matches;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -81,7 +86,7 @@ impl<'de> Visitor<'de> for ManifestVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Manifest, A::Error> {
         let mut manifest = Manifest::default();
         while let Some(key) = map.next_key::<String>()? {
-            if go_json_key_matches(&key, "Implements") {
+            if key_matches(&key, "Implements") {
                 manifest.implements = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default();
             } else {
                 map.next_value::<IgnoredAny>()?;
