@@ -69,6 +69,7 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
             clean.extend(["-p", release.name.as_str()]);
         }
         step("cargo clean (the crates to verify)", root, cargo(&clean))?;
+        forget_unpacked_overlay(&plan.releases)?;
         step("cargo publish --dry-run", root, cargo(&args))?;
         let target = package_tests::target_dir(root);
         let outcomes = package_tests::run(root, &target, &plan.releases)?;
@@ -145,6 +146,41 @@ pub(crate) fn run(root: &Path, only: &[String], execute: bool) -> Result<(), Str
 }
 
 /// `cargo xtask bump CRATE LEVEL`.
+/// Removes the sources cargo unpacked from its temporary registry (the one
+/// `cargo publish --dry-run` builds our packages from) into
+/// `$CARGO_HOME/registry/src/`: cargo reuses an unpacked package of the same
+/// version there, so a later dry run would build the earlier run's code.
+/// crates.io's own unpacked sources are left alone.
+fn forget_unpacked_overlay(releases: &[plan::Release]) -> Result<(), String> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home),
+        None => match std::env::var_os("HOME") {
+            Some(home) => std::path::PathBuf::from(home).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if registry.file_name().to_string_lossy().starts_with("index.crates.io") {
+            continue;
+        }
+        for release in releases {
+            let unpacked = registry
+                .path()
+                .join(format!("{}-{}", release.name, release.version));
+            match std::fs::remove_dir_all(&unpacked) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("cannot clear {}: {e}", unpacked.display()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn bump(root: &Path, name: &str, level: Level) -> Result<(), String> {
     for line in bump::bump(root, name, level)? {
         println!("{line}");
