@@ -120,15 +120,22 @@ pub(crate) struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DemoCommand {
-    /// Serve the demo plugins in DIR until SIGINT, SIGTERM or --timeout:
-    /// demo-volume (VolumeDriver) and demo-ipam (IpamDriver) on unix sockets,
-    /// echo on a unix socket, echo-tcp on TCP with a .spec, echo-tls on TLS
-    /// with a .json and a CA made on the spot (in DIR/tls). Everything is
-    /// removed on the way out.
+    /// Serve the demo plugins in DIR until SIGINT, SIGTERM or --timeout, on
+    /// unix sockets: demo-volume (VolumeDriver: directories under
+    /// STATE/volumes, kept across restarts), demo-ipam (IpamDriver),
+    /// demo-net (NetworkDriver: a bridge per network, a veth pair per
+    /// endpoint; needs root), demo-authz (authz: denies deleting locked-
+    /// objects), demo-log (LogDriver: lines kept in STATE/logs) and echo;
+    /// echo-tcp on TCP with a .spec, echo-tls on TLS with a .json and a CA
+    /// made on the spot (in DIR/tls). Sockets, descriptors and DIR/tls are
+    /// removed on the way out; STATE is kept.
     Serve {
         /// Where to put their sockets.
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
+        /// What the plugins keep (volumes, logs); default DIR/state.
+        #[arg(long, value_name = "STATE")]
+        state: Option<PathBuf>,
     },
 }
 

@@ -118,8 +118,11 @@ async fn dispatch(
         Command::Bench(args) => commands::bench::run(&ctx, &args).await,
         Command::Demo { command: None } => commands::demo::run().await,
         Command::Demo {
-            command: Some(DemoCommand::Serve { dir }),
-        } => commands::serve::run(&dir, timeout).await,
+            command: Some(DemoCommand::Serve { dir, state }),
+        } => {
+            let state = state.unwrap_or_else(|| dir.join("state"));
+            commands::serve::run(&dir, &state, timeout).await
+        }
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a failed write (a
             // closed pipe, as `pluginctl completions bash | head` makes).

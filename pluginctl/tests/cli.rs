@@ -595,7 +595,10 @@ async fn demo_exits_0_and_leaves_nothing_behind() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for step in [
-        "discovered 5 plugins: demo-ipam (sock unix://",
+        "discovered 8 plugins: demo-authz (sock unix://",
+        "demo-ipam (sock unix://",
+        "demo-log (sock unix://",
+        "demo-net (sock unix://",
         "demo-volume (sock unix://",
         "echo (sock unix://",
         "echo-tcp (spec tcp://127.0.0.1:",
@@ -604,12 +607,16 @@ async fn demo_exits_0_and_leaves_nothing_behind() {
         "activated demo-ipam: implements IpamDriver",
         "IpamDriver.RequestPool -> 10.77.0.0/24, RequestAddress -> 10.77.0.1/24",
         "VolumeDriver.Create demo-data",
-        "VolumeDriver.Mount demo-data -> /var/lib/demo-volume/demo-data",
+        "/state/volumes/demo-data\n",
         "VolumeDriver.List -> [demo-data]",
-        "VolumeDriver.Remove demo-data",
-        "an error decoded from the plugin: VolumeDriver.Remove: no such volume: no-such-volume",
+        "VolumeDriver.Remove demo-data while mounted, refused: VolumeDriver.Remove: demo-volume: volume demo-data is in use (1 mount)",
+        "VolumeDriver.Unmount, then Remove demo-data (its directory deleted)",
+        "an error decoded from the plugin: VolumeDriver.Remove: demo-volume: no such volume: no-such-volume",
         "not-there: not found, answered in",
-        "restarted demo-volume (the old instance held 1 volume): the registry saw the new socket and activated the new instance, which holds 0",
+        "demo-net: NetworkDriver.GetCapabilities -> scope local",
+        "demo-authz: DELETE locked-1 denied (demo-authz: deleting locked- objects is not allowed), DELETE free-1 allowed",
+        "demo-log: LogDriver.Capabilities -> ReadLogs true",
+        "restarted demo-volume: the registry saw the new socket and activated the new instance, which kept its 1 volume (left-behind) in ",
         "stopped the plugins and removed",
     ] {
         assert!(text.contains(step), "missing {step:?} in\n{text}");
@@ -627,7 +634,14 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for name in ["demo-volume", "demo-ipam", "echo"] {
+    for name in [
+        "demo-volume",
+        "demo-ipam",
+        "demo-net",
+        "demo-authz",
+        "demo-log",
+        "echo",
+    ] {
         let line = lines.next_line().await.unwrap().unwrap();
         assert_eq!(
             line,
@@ -655,11 +669,15 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
     assert_eq!(
         listed,
         [
+            "demo-authz.sock",
             "demo-ipam.sock",
+            "demo-log.sock",
+            "demo-net.sock",
             "demo-volume.sock",
             "echo-tcp.spec",
             "echo-tls.json",
             "echo.sock",
+            "state",
             "tls"
         ]
     );
@@ -691,7 +709,13 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
         lines.next_line().await.unwrap().unwrap(),
         "stopped; sockets and descriptors removed"
     );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Only the state is kept: the volume created above, for the next start.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["state"]);
+    assert!(dir.path().join("state/volumes/v").is_dir());
 }
 
 #[tokio::test]
@@ -743,8 +767,9 @@ async fn watch_initial_prints_the_plugins_already_there_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_nothing() {
+async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_only_its_state() {
     let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
     let out = run(&[
         "--timeout",
         "500ms",
@@ -752,6 +777,8 @@ async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_nothing() {
         "serve",
         "--dir",
         dir.path().to_str().unwrap(),
+        "--state",
+        state.path().to_str().unwrap(),
     ])
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -760,12 +787,27 @@ async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+    let mut kept: Vec<_> = std::fs::read_dir(state.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["logs", "volumes"]);
 }
 
 #[tokio::test]
 async fn help_says_what_demo_serve_serves_and_what_bench_prints() {
     let serve = stdout(&run(&["demo", "serve", "--help"]).await);
-    for plugin in ["demo-volume", "demo-ipam", "echo-tcp", "echo-tls"] {
+    for plugin in [
+        "demo-volume",
+        "demo-ipam",
+        "demo-net",
+        "demo-authz",
+        "demo-log",
+        "echo-tcp",
+        "echo-tls",
+        "--state",
+    ] {
         assert!(serve.contains(plugin), "{serve}");
     }
     let bench = stdout(&run(&["bench", "--help"]).await);

@@ -58,3 +58,24 @@ pub(crate) fn describe(cmd: &Command) -> String {
         format!("{} {}", env.join(" "), words.join(" "))
     }
 }
+
+/// Installs Debian `packages` with apt-get (after `apt-get update`), for
+/// `purpose` in the error.
+pub(crate) fn apt_install(root: &Path, packages: &[&str], purpose: &str) -> Result<(), String> {
+    let mut update = Command::new("apt-get");
+    update
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    step("apt-get update", root, update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    step("apt-get install", root, install).map_err(|e| {
+        format!(
+            "{e}; {purpose} needs the Debian packages {}",
+            packages.join(" ")
+        )
+    })
+}

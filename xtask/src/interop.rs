@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::ci::cargo;
-use crate::command::{output, step};
+use crate::command::{apt_install, output, step};
 
 /// Debian's GOPATH, where `golang-github-docker-docker-dev` puts its sources.
 const GOPATH: &str = "/usr/share/gocode";
@@ -144,22 +144,7 @@ fn ensure_packages(root: &Path) -> Result<(), String> {
             PACKAGES.join(" ")
         ));
     }
-    let mut update = Command::new("apt-get");
-    update
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    step("apt-get update", root, update)?;
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    step("apt-get install", root, install).map_err(|e| {
-        format!(
-            "{e}; interop needs the Debian packages {}",
-            PACKAGES.join(" ")
-        )
-    })?;
+    apt_install(root, PACKAGES, "interop")?;
     if have_packages() {
         Ok(())
     } else {

@@ -11,6 +11,9 @@
 //!   code, both ways, and the wire fixtures against what Docker's client sends
 //!   (installs Debian's Go and Docker packages when missing); `--record`
 //!   rewrites the fixtures instead.
+//! - `cargo xtask engine [--require]`: the demo plugins driven by real
+//!   engines (a private dockerd, and Podman), every subsystem they use;
+//!   installs Debian's docker.io, podman and busybox-static when missing.
 //! - `cargo xtask soak [--seconds N]`: the long runs kept out of CI (a plugin
 //!   restarting under load for N seconds; 1,000,000 calls with the resident
 //!   set sampled).
@@ -28,6 +31,7 @@
 mod bench;
 mod ci;
 mod command;
+mod engine;
 mod examples;
 mod fuzz;
 mod interop;
@@ -76,6 +80,14 @@ enum Command {
         #[arg(long)]
         record: bool,
     },
+    /// Drive the demo plugins with real engines (a private dockerd, and
+    /// Podman): volumes under containers, IPAM, a network driver, authz, a log
+    /// driver; print one row per case. Needs root; installs what is missing.
+    Engine {
+        /// Fail (exit 1) when an engine cannot run here, instead of skipping.
+        #[arg(long)]
+        require: bool,
+    },
     /// Plan a release of the crates changed since their last tag (a dry run
     /// unless --execute).
     Release {
@@ -120,6 +132,7 @@ fn main() -> ExitCode {
             interop,
         } => bench::run(&root, quick, json, interop),
         Command::Interop { record } => interop::check(&root, record),
+        Command::Engine { require } => engine::run(&root, require),
         Command::Release { crates, execute } => release::run(&root, &crates, execute),
         Command::Bump { krate, level } => release::bump(&root, &krate, level),
         Command::Soak { seconds } => soak::run(&root, seconds),

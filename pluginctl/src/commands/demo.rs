@@ -12,11 +12,16 @@ use plugin_discovery::Discovery;
 use plugin_registry::{PluginService, Registry};
 use plugin_server::Serving;
 use plugin_spec::PluginName;
+use plugin_subsystems::authz::{self, AuthzClient, AuthzRequest};
 use plugin_subsystems::ipam::{self, IpamDriverClient, RequestAddressRequest, RequestPoolRequest};
+use plugin_subsystems::logdriver::{self, LogDriverClient};
+use plugin_subsystems::network::{self, NetworkDriverClient};
 use plugin_subsystems::volume::{self, VolumeDriverClient};
 
 use super::Failure;
-use crate::plugins::{self, DEMO_IPAM, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served};
+use crate::plugins::{
+    self, DEMO_AUTHZ, DEMO_IPAM, DEMO_LOG, DEMO_NET, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served,
+};
 
 /// Prints each step's line with the time it took.
 struct Steps {
@@ -59,9 +64,10 @@ pub(crate) async fn run() -> Result<(), Failure> {
         .prefix("pluginctl-demo-")
         .tempdir()?;
     let plugin_dir = dir.path().join("plugins");
-    let mut served = Served::start(&plugin_dir, &dir.path().join("tls"))?;
+    let state = dir.path().join("state");
+    let mut served = Served::start(&plugin_dir, &state, &dir.path().join("tls"))?;
     steps.done(format!(
-        "served {DEMO_VOLUME}, {DEMO_IPAM} and echo (unix sockets), {ECHO_TCP} (TCP, .spec) and {ECHO_TLS} (TLS, .json, CA made just now) in {}",
+        "served {DEMO_VOLUME}, {DEMO_IPAM}, {DEMO_NET}, {DEMO_AUTHZ}, {DEMO_LOG} and echo (unix sockets), {ECHO_TCP} (TCP, .spec) and {ECHO_TLS} (TLS, .json, CA made just now) in {}",
         plugin_dir.display()
     ));
 
@@ -115,8 +121,16 @@ pub(crate) async fn run() -> Result<(), Failure> {
     steps.done(format!("VolumeDriver.Mount demo-data -> {mountpoint}"));
     let listed: Vec<String> = volumes.list().await?.into_iter().map(|v| v.name).collect();
     steps.done(format!("VolumeDriver.List -> [{}]", listed.join(", ")));
+    match volumes.remove("demo-data").await {
+        Err(error) => steps.done(format!(
+            "VolumeDriver.Remove demo-data while mounted, refused: {}",
+            crate::output::one_line(&error)
+        )),
+        Ok(()) => return Err("a mounted volume was removed".into()),
+    }
+    volumes.unmount("demo-data", "container-1").await?;
     volumes.remove("demo-data").await?;
-    steps.done("VolumeDriver.Remove demo-data");
+    steps.done("VolumeDriver.Unmount, then Remove demo-data (its directory deleted)");
 
     match volumes.remove("no-such-volume").await {
         Err(error) => steps.done(format!(
@@ -156,8 +170,45 @@ pub(crate) async fn run() -> Result<(), Failure> {
         pool.pool, address.address
     ));
 
+    let network: NetworkDriverClient<PluginService> =
+        registry.get(DEMO_NET, network::IMPLEMENTS).await?.typed();
+    let capabilities = network.capabilities().await?;
+    steps.done(format!(
+        "{DEMO_NET}: NetworkDriver.GetCapabilities -> scope {} (networks become host bridges, endpoints veth pairs; `pluginctl demo serve` as root)",
+        capabilities.scope
+    ));
+
+    let authz: AuthzClient<PluginService> =
+        registry.get(DEMO_AUTHZ, authz::IMPLEMENTS).await?.typed();
+    let ask = |method: &str, uri: &str| AuthzRequest {
+        request_method: method.to_owned(),
+        request_uri: uri.to_owned(),
+        ..AuthzRequest::default()
+    };
+    let denied = authz
+        .authz_request(&ask("DELETE", "/v1.41/volumes/locked-1"))
+        .await?;
+    let allowed = authz
+        .authz_request(&ask("DELETE", "/v1.41/volumes/free-1"))
+        .await?;
+    steps.done(format!(
+        "{DEMO_AUTHZ}: DELETE locked-1 {} ({}), DELETE free-1 {}",
+        if denied.allow { "allowed" } else { "denied" },
+        denied.msg,
+        if allowed.allow { "allowed" } else { "denied" },
+    ));
+
+    let logs: LogDriverClient<PluginService> =
+        registry.get(DEMO_LOG, logdriver::IMPLEMENTS).await?.typed();
+    let capabilities = logs.capabilities().await?;
+    steps.done(format!(
+        "{DEMO_LOG}: LogDriver.Capabilities -> ReadLogs {} (lines kept in {})",
+        capabilities.cap.read_logs,
+        state.join("logs").display()
+    ));
+
     volumes.create("left-behind", None).await?;
-    served.volume = restart(served.volume, &plugin_dir).await?;
+    served.volume = restart(served.volume, &plugin_dir, &state).await?;
     let after = registry
         .get(DEMO_VOLUME, volume::IMPLEMENTS)
         .await?
@@ -165,8 +216,10 @@ pub(crate) async fn run() -> Result<(), Failure> {
         .list()
         .await?;
     steps.done(format!(
-        "restarted {DEMO_VOLUME} (the old instance held 1 volume): the registry saw the new socket and activated the new instance, which holds {}",
-        after.len()
+        "restarted {DEMO_VOLUME}: the registry saw the new socket and activated the new instance, which kept its {} volume ({}) in {}",
+        after.len(),
+        after.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "),
+        state.display()
     ));
 
     served.shutdown().await?;
@@ -183,8 +236,9 @@ pub(crate) async fn run() -> Result<(), Failure> {
     Ok(())
 }
 
-/// Stops the volume plugin and starts a fresh instance on the same socket.
-async fn restart(old: Serving, plugin_dir: &Path) -> Result<Serving, Failure> {
+/// Stops the volume plugin and starts a fresh instance on the same socket
+/// and the same state.
+async fn restart(old: Serving, plugin_dir: &Path, state: &Path) -> Result<Serving, Failure> {
     old.shutdown().await;
-    Ok(plugins::demo_volume()?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
+    Ok(plugins::demo_volume(state)?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
 }

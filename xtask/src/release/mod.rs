@@ -163,7 +163,11 @@ fn forget_unpacked_overlay(releases: &[plan::Release]) -> Result<(), String> {
         return Ok(());
     };
     for registry in registries.flatten() {
-        if registry.file_name().to_string_lossy().starts_with("index.crates.io") {
+        if registry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("index.crates.io")
+        {
             continue;
         }
         for release in releases {

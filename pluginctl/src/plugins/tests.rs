@@ -1,0 +1,275 @@
+//! The demo drivers served on real unix sockets in temp dirs and called
+//! through plugin-subsystems' typed clients: what an engine would do, without
+//! an engine.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+use plugin_client::{Client, ClientConfig};
+use plugin_server::{PluginServer, Serving};
+use plugin_subsystems::authz::{AuthzClient, AuthzRequest};
+use plugin_subsystems::logdriver::{self, Info, LogDriverClient, LogEntry, ReadConfig};
+use plugin_subsystems::volume::VolumeDriverClient;
+
+use super::{authz, demo_authz, demo_log, demo_volume};
+
+fn serve(server: PluginServer, dir: &Path) -> (Serving, Client) {
+    let serving = server
+        .serve_unix(dir.join(format!("{}.sock", server.name())))
+        .unwrap();
+    let client = Client::for_spec(serving.spec(), &ClientConfig::default()).unwrap();
+    (serving, client)
+}
+
+/// Every path below `root`, relative, sorted.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn bad_volume_names_are_refused_naming_the_rule_and_nothing_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
+    let volumes = VolumeDriverClient::from(client);
+    let before = tree(dir.path());
+    for (name, rule) in [
+        ("", "it is empty"),
+        ("a/b", "it contains '/'"),
+        ("../escape", "it contains '/'"),
+        ("..", "it contains '..' or is '.'"),
+        (".", "it contains '..' or is '.'"),
+        ("a\0b", "it contains a NUL byte"),
+    ] {
+        let err = volumes.create(name, None).await.unwrap_err();
+        assert_eq!(
+            err.message(),
+            Some(format!("demo-volume: invalid volume name {name:?}: {rule}").as_str())
+        );
+        let err = volumes.mount(name, "c1").await.unwrap_err();
+        assert!(
+            err.message().unwrap().contains("invalid volume name"),
+            "{err}"
+        );
+    }
+    assert_eq!(tree(dir.path()), before);
+    assert!(!dir.path().join("escape").exists());
+}
+
+#[tokio::test]
+async fn volumes_their_data_and_mounts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
+    let volumes = VolumeDriverClient::from(client);
+    volumes
+        .create("v1", Some([("size".to_owned(), "1G".to_owned())].into()))
+        .await
+        .unwrap();
+    let mountpoint = volumes.mount("v1", "c1").await.unwrap();
+    assert_eq!(
+        Path::new(&mountpoint),
+        std::fs::canonicalize(&state).unwrap().join("volumes/v1")
+    );
+    std::fs::write(Path::new(&mountpoint).join("file"), "kept").unwrap();
+    serving.shutdown().await;
+
+    let (_serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
+    let volumes = VolumeDriverClient::from(client);
+    let listed = volumes.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "v1");
+    assert_eq!(listed[0].status["size"], "1G");
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&listed[0].mountpoint).join("file")).unwrap(),
+        "kept"
+    );
+    // The mount made before the restart still holds the volume.
+    let err = volumes.remove("v1").await.unwrap_err();
+    assert_eq!(
+        err.message(),
+        Some("demo-volume: volume v1 is in use (1 mount)")
+    );
+    volumes.unmount("v1", "c1").await.unwrap();
+    volumes.remove("v1").await.unwrap();
+    assert!(!Path::new(&mountpoint).exists());
+    assert_eq!(
+        volumes.get("v1").await.unwrap_err().message(),
+        Some("demo-volume: no such volume: v1")
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_volume_table_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("volumes.json"), "not json").unwrap();
+    let err = demo_volume(&state).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{} is not a demo-volume table",
+            std::fs::canonicalize(&state)
+                .unwrap()
+                .join("volumes.json")
+                .display()
+        )),
+        "{err}"
+    );
+    // Nothing was lost: the file is as it was.
+    assert_eq!(
+        std::fs::read_to_string(state.join("volumes.json")).unwrap(),
+        "not json"
+    );
+}
+
+#[tokio::test]
+async fn authz_denies_deleting_locked_objects_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serving, client) = serve(demo_authz().unwrap(), dir.path());
+    let authz = AuthzClient::from(client);
+    let ask = |method: &str, uri: &str| AuthzRequest {
+        request_method: method.to_owned(),
+        request_uri: uri.to_owned(),
+        ..AuthzRequest::default()
+    };
+    let denied = authz
+        .authz_request(&ask("DELETE", "/v1.41/volumes/locked-1"))
+        .await
+        .unwrap();
+    assert!(!denied.allow);
+    assert_eq!(denied.msg, authz::DENIED);
+    let allowed = authz
+        .authz_request(&ask("POST", "/v1.41/volumes/create"))
+        .await
+        .unwrap();
+    assert!(allowed.allow);
+    let response = authz
+        .authz_response(&ask("DELETE", "/v1.41/volumes/locked-1"))
+        .await
+        .unwrap();
+    assert!(response.allow, "AuthZRes allows");
+}
+
+fn entry(line: &str) -> LogEntry {
+    LogEntry {
+        source: "stdout".to_owned(),
+        time_nano: 1,
+        line: line.as_bytes().to_vec(),
+        ..LogEntry::default()
+    }
+}
+
+fn fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn lines(
+    logs: &LogDriverClient,
+    container: &str,
+    tail: i64,
+    follow: bool,
+) -> impl futures_util::Stream<Item = String> + use<> {
+    let info = Info {
+        container_id: container.to_owned(),
+        ..Info::default()
+    };
+    let config = ReadConfig {
+        tail,
+        follow,
+        ..ReadConfig::default()
+    };
+    logs.read_logs(info, config)
+        .await
+        .unwrap()
+        .map(|entry| String::from_utf8(entry.unwrap().line).unwrap())
+}
+
+#[tokio::test]
+async fn the_log_driver_keeps_the_engines_frames_and_reads_them_back() {
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, client) = serve(demo_log(&state).unwrap(), dir.path());
+    let logs = LogDriverClient::from(client);
+    assert!(logs.capabilities().await.unwrap().cap.read_logs);
+
+    let path = dir.path().join("c1.fifo");
+    fifo(&path);
+    let info = Info {
+        container_id: "c0ffee".to_owned(),
+        ..Info::default()
+    };
+    // The engine opens its end for writing; the plugin opens the other.
+    let writer = tokio::spawn({
+        let path = path.clone();
+        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
+    });
+    logs.start_logging(path.to_str().unwrap(), info)
+        .await
+        .unwrap();
+    let mut writer = writer.await.unwrap().unwrap();
+    // A follower from the start sees every line once, then the end.
+    let follower = lines(&logs, "c0ffee", -1, true).await;
+    for line in ["one", "two", "three"] {
+        writer
+            .write_all(&logdriver::frame(&entry(line)))
+            .await
+            .unwrap();
+    }
+    writer.flush().await.unwrap();
+    let followed: Vec<String> = follower.take(3).collect().await;
+    assert_eq!(followed, ["one\n", "two\n", "three\n"]);
+
+    logs.stop_logging(path.to_str().unwrap()).await.unwrap();
+    drop(writer);
+    let all: Vec<String> = lines(&logs, "c0ffee", -1, false).await.collect().await;
+    assert_eq!(all, ["one\n", "two\n", "three\n"]);
+    let last: Vec<String> = lines(&logs, "c0ffee", 1, false).await.collect().await;
+    assert_eq!(last, ["three\n"]);
+    // Kept where the engine's frames were written, in the same framing.
+    let kept = std::fs::read(state.join("logs/c0ffee.frames")).unwrap();
+    let expected: Vec<u8> = ["one", "two", "three"]
+        .iter()
+        .flat_map(|l| logdriver::frame(&entry(l)).to_vec())
+        .collect();
+    assert_eq!(kept, expected);
+}
+
+#[tokio::test]
+async fn a_container_id_that_is_not_one_never_becomes_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, client) = serve(demo_log(&state).unwrap(), dir.path());
+    let logs = LogDriverClient::from(client);
+    let info = Info {
+        container_id: "../../x".to_owned(),
+        ..Info::default()
+    };
+    let err = logs
+        .read_logs(info, ReadConfig::default())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.message(),
+        Some("demo-log: \"../../x\" is not a container ID")
+    );
+}
