@@ -138,7 +138,8 @@ fn json_descriptor(path: &Path) -> Result<(String, String), Failure> {
 
 fn volume_steps(ours: &OurPlugins) -> Result<Vec<Step>, Failure> {
     let addr = ours.address("demo-volume")?;
-    let mountpoint = "/var/lib/demo-volume/interop-v";
+    let mountpoint = ours.state.join("volumes/interop-v").display().to_string();
+    let mountpoint = mountpoint.as_str();
     Ok(vec![
         step(
             "NewClient + Plugin.Activate (demo-volume)",
@@ -163,19 +164,23 @@ fn volume_steps(ours: &OurPlugins) -> Result<Vec<Step>, Failure> {
         step(
             "VolumeDriver.Create again: 500 Err decoded",
             json!({"op": "volume.create", "name": "interop-v"}),
-            error("VolumeDriver.Create: volume interop-v already exists"),
+            error("VolumeDriver.Create: demo-volume: volume interop-v already exists"),
         ),
         step(
             "VolumeDriver.List",
             json!({"op": "volume.list"}),
-            Expect::Value(json!([{"Name": "interop-v", "Mountpoint": ""}])),
+            Expect::Value(json!([{"Name": "interop-v", "Mountpoint": mountpoint}])),
         ),
         step(
             "VolumeDriver.Get (CreatedAt into time.Time)",
             json!({"op": "volume.get", "name": "interop-v"}),
             Expect::Check(|seen| {
                 same(&seen.get("Name"), &Some(&json!("interop-v")))?;
-                same(&seen.get("Mountpoint"), &Some(&json!("")))?;
+                // The volume's directory under the plugins' state.
+                match seen.get("Mountpoint").and_then(Value::as_str) {
+                    Some(path) if path.ends_with("-state/volumes/interop-v") => {}
+                    _ => return Err(format!("Mountpoint is not the volume's directory: {seen}")),
+                }
                 same(&seen.get("Status"), &Some(&json!({"size": "1G"})))?;
                 match seen.get("CreatedAt").and_then(Value::as_str) {
                     Some("0001-01-01T00:00:00Z") | None => {
@@ -186,14 +191,14 @@ fn volume_steps(ours: &OurPlugins) -> Result<Vec<Step>, Failure> {
             }),
         ),
         step(
-            "VolumeDriver.Get of a missing volume: null Volume",
+            "VolumeDriver.Get of a missing volume: 500 Err decoded",
             json!({"op": "volume.get", "name": "missing"}),
-            error("no such volume"),
+            error("VolumeDriver.Get: demo-volume: no such volume: missing"),
         ),
         step(
-            "VolumeDriver.Path before Mount",
+            "VolumeDriver.Path before Mount: the volume's directory",
             json!({"op": "volume.path", "name": "interop-v"}),
-            Expect::Value(json!("")),
+            Expect::Value(json!(mountpoint)),
         ),
         step(
             "VolumeDriver.Mount",
@@ -223,7 +228,7 @@ fn volume_steps(ours: &OurPlugins) -> Result<Vec<Step>, Failure> {
         step(
             "VolumeDriver.Remove again: 500 Err decoded",
             json!({"op": "volume.remove", "name": "interop-v"}),
-            error("VolumeDriver.Remove: no such volume: interop-v"),
+            error("VolumeDriver.Remove: demo-volume: no such volume: interop-v"),
         ),
         step(
             "VolumeDriver.List when empty",

@@ -93,28 +93,51 @@ impl Running {
     }
 }
 
-/// `pluginctl demo serve --dir DIR`: demo-volume, demo-ipam and echo on unix
-/// sockets, echo-tcp with a `.spec`, echo-tls with a `.json` and a CA in
-/// `DIR/tls`.
+/// `pluginctl demo serve --dir DIR --state DIR-state`: demo-volume,
+/// demo-ipam, demo-net, demo-authz, demo-log and echo on unix sockets,
+/// echo-tcp with a `.spec`, echo-tls with a `.json` and a CA in `DIR/tls`;
+/// what the plugins keep in `DIR-state`, beside DIR.
 #[derive(Debug)]
 pub(crate) struct OurPlugins {
     running: Running,
     /// Where the sockets and descriptors are.
     pub(crate) dir: PathBuf,
+    /// What the plugins keep (the volumes' directories are under
+    /// `volumes/`), as an absolute path without links.
+    pub(crate) state: PathBuf,
     /// Each plugin's address, by name, as `demo serve` printed it.
     pub(crate) addresses: BTreeMap<String, String>,
 }
 
 impl OurPlugins {
-    /// The five plugins of `demo serve`.
-    pub(crate) const NAMES: [&str; 5] =
-        ["demo-volume", "demo-ipam", "echo", "echo-tcp", "echo-tls"];
+    /// The plugins of `demo serve`.
+    pub(crate) const NAMES: [&str; 8] = [
+        "demo-volume",
+        "demo-ipam",
+        "demo-net",
+        "demo-authz",
+        "demo-log",
+        "echo",
+        "echo-tcp",
+        "echo-tls",
+    ];
 
     pub(crate) async fn start(programs: &Programs, dir: &Path) -> Result<Self, Failure> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let state = dir.with_file_name(format!(
+            "{}-state",
+            dir.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        ));
         let mut command = Command::new(&programs.pluginctl);
-        command.arg("demo").arg("serve").arg("--dir").arg(dir);
+        command
+            .arg("demo")
+            .arg("serve")
+            .arg("--dir")
+            .arg(dir)
+            .arg("--state")
+            .arg(&state);
         let mut running = Running::spawn("pluginctl demo serve", command)?;
         let mut addresses = BTreeMap::new();
         for _ in Self::NAMES {
@@ -125,9 +148,12 @@ impl OurPlugins {
                 .ok_or_else(|| format!("pluginctl demo serve said {line:?}"))?;
             addresses.insert(name.to_owned(), address.to_owned());
         }
+        let state = std::fs::canonicalize(&state)
+            .map_err(|e| format!("cannot resolve {}: {e}", state.display()))?;
         Ok(Self {
             running,
             dir: dir.to_owned(),
+            state,
             addresses,
         })
     }

@@ -72,6 +72,13 @@ impl Teardown {
         for link in &self.links {
             let _ = std::fs::remove_file(link);
         }
+        if let Some(dir) = &self.run_dir {
+            // dockerd's own containerd, in case dockerd had to be killed.
+            stop_pid_file(
+                &dir.path().join("exec/containerd/containerd.pid"),
+                "containerd",
+            );
+        }
         if let Some(dir) = self.run_dir.take() {
             unmount_under(dir.path());
             let path = dir.path().to_owned();
@@ -100,6 +107,35 @@ fn stop(name: &str, child: &mut Child) {
     eprintln!("engine: {name} did not stop within 10 s; killing it");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Stops the process whose pid `file` holds, if it is still `name`.
+fn stop_pid_file(file: &Path, name: &str) {
+    let Some(pid) = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let alive = |pid: u32| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(name))
+    };
+    if !alive(pid) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(pid) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
 }
 
 /// Unmounts everything mounted below `dir`, deepest first.

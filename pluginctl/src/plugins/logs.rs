@@ -26,9 +26,11 @@ struct Logging {
     /// The container's frames file.
     frames: PathBuf,
     /// New entries, for followers. Followers end once this, the copy in
-    /// `live` and the reading task's (dropped when the engine closes the
-    /// FIFO, after StopLogging) are gone.
+    /// `live` and the reading task's are gone.
     sender: broadcast::Sender<LogEntry>,
+    /// Tells the reading task to keep what is already in the FIFO and close
+    /// it (StopLogging).
+    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// The log driver of one STATE directory.
@@ -82,6 +84,7 @@ async fn copy_frames(
     frames: PathBuf,
     sender: broadcast::Sender<LogEntry>,
     order: Arc<tokio::sync::Mutex<()>>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let mut decoder = FrameDecoder::default();
     let mut buffer = vec![0u8; 64 * 1024];
@@ -97,15 +100,37 @@ async fn copy_frames(
             return;
         }
     };
+    let mut stopping = false;
     loop {
-        let read = match fifo.read(&mut buffer).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "demo-log: reading the FIFO failed");
-                break;
+        let read = if stopping {
+            // StopLogging: the engine has written everything; keep what is
+            // still in the FIFO, then close it.
+            match fifo.try_read(&mut buffer) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "demo-log: reading the FIFO failed");
+                    0
+                }
+            }
+        } else {
+            tokio::select! {
+                read = fifo.read(&mut buffer) => match read {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "demo-log: reading the FIFO failed");
+                        0
+                    }
+                },
+                _ = &mut stop => {
+                    stopping = true;
+                    continue;
+                }
             }
         };
+        if read == 0 {
+            break;
+        }
         decoder.extend(buffer.get(..read).unwrap_or_default());
         loop {
             match decoder.next_entry() {
@@ -181,20 +206,26 @@ impl LogDriver for Frames {
             })?;
         let (sender, _) = broadcast::channel(FOLLOW_BACKLOG);
         let order = Arc::new(tokio::sync::Mutex::new(()));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(copy_frames(
             fifo,
             frames.clone(),
             sender.clone(),
             Arc::clone(&order),
+            stopped,
         ));
         self.live.lock().map_err(|_| unavailable())?.insert(
             request.info.container_id.clone(),
             (sender.clone(), Arc::clone(&order)),
         );
-        self.logging
-            .lock()
-            .map_err(|_| unavailable())?
-            .insert(request.file, Logging { frames, sender });
+        self.logging.lock().map_err(|_| unavailable())?.insert(
+            request.file,
+            Logging {
+                frames,
+                sender,
+                stop,
+            },
+        );
         Ok(())
     }
 
@@ -207,9 +238,13 @@ impl LogDriver for Frames {
         let Some(logging) = logging else {
             return Ok(());
         };
-        // The engine closes the FIFO after this returns; the reading task
-        // keeps what is still in it and ends there.
-        let Logging { frames, sender } = logging;
+        // The reading task keeps what is still in the FIFO and closes it.
+        let Logging {
+            frames,
+            sender,
+            stop,
+        } = logging;
+        let _ = stop.send(());
         let container = frames
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
