@@ -44,6 +44,15 @@ pub enum ServerError {
         source: plugin_spec::SpecError,
     },
 
+    /// A managed plugin's socket name is not a file name.
+    #[error(
+        "the managed plugin's socket {socket:?} must be a file name (the engine looks for it in /run/docker/plugins), not a path"
+    )]
+    ManagedSocket {
+        /// The name given.
+        socket: String,
+    },
+
     /// Binding the listener failed.
     #[error("cannot listen on {address}")]
     Bind {

@@ -81,7 +81,7 @@ mod tls;
 pub use body::{RequestBody, ResponseBody};
 pub use error::ServerError;
 pub use handler::{BoxError, Caller, HandlerError, PeerCredentials};
-pub use listen::UnixOptions;
+pub use listen::{MANAGED_SOCKET_DIR, UnixOptions};
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

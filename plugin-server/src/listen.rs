@@ -65,7 +65,38 @@ fn file_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Se
     }
 }
 
+/// Where a managed (v2) plugin makes its socket, inside its rootfs; the
+/// engine finds it there under the name `config.json` gives
+/// (`Interface.Socket`).
+pub const MANAGED_SOCKET_DIR: &str = "/run/docker/plugins";
+
 impl PluginServer {
+    /// Serves as a managed (v2) plugin: on the unix socket `socket` (the
+    /// file name `Interface.Socket` of its `config.json` gives, e.g.
+    /// `sshfs.sock`) in [`MANAGED_SOCKET_DIR`], which the engine bind-mounts
+    /// into the plugin's container. A legacy plugin, run by systemd or by
+    /// hand, uses [`serve_unix`](Self::serve_unix) with the path it likes
+    /// instead.
+    ///
+    /// # Errors
+    /// [`ServerError::ManagedSocket`] when `socket` is not a plain file name
+    /// (the engine looks only in that directory); as
+    /// [`serve_unix_with`](Self::serve_unix_with) otherwise.
+    pub fn serve_managed(&self, socket: &str) -> Result<Serving, ServerError> {
+        let path = Path::new(MANAGED_SOCKET_DIR).join(socket);
+        let plain = !socket.is_empty()
+            && socket != "."
+            && socket != ".."
+            && !socket.contains('/')
+            && !socket.contains('\0');
+        if !plain {
+            return Err(ServerError::ManagedSocket {
+                socket: socket.to_owned(),
+            });
+        }
+        self.serve_unix(path)
+    }
+
     /// Serves on a unix socket at `path` (mode 0660); see
     /// [`serve_unix_with`](Self::serve_unix_with).
     ///

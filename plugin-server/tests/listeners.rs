@@ -285,3 +285,18 @@ async fn one_server_serves_on_several_listeners() {
         "{\"Implements\":[\"VolumeDriver\"]}\n"
     );
 }
+
+#[tokio::test]
+async fn a_managed_socket_must_be_a_file_name_in_the_plugin_socket_dir() {
+    for name in ["", ".", "..", "a/b.sock", "/run/x.sock", "x\0.sock"] {
+        let err = test_server().serve_managed(name).unwrap_err();
+        assert!(matches!(&err, ServerError::ManagedSocket { socket } if socket == name));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the managed plugin's socket {name:?} must be a file name (the engine looks for it in /run/docker/plugins), not a path"
+            )
+        );
+    }
+    assert_eq!(plugin_server::MANAGED_SOCKET_DIR, "/run/docker/plugins");
+}

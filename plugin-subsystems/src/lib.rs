@@ -11,6 +11,9 @@
 //! | [`secrets`] | `secretprovider` | [`secrets::SecretProviderClient`] | [`secrets::SecretProvider`] |
 //! | [`metrics`] | `MetricsCollector` | [`metrics::MetricsCollectorClient`] | [`metrics::MetricsCollector`] |
 //!
+//! [`managed`] has the `config.json` of a managed (v2) plugin, typed and
+//! checked, for shipping a plugin with `docker plugin create`.
+//!
 //! Each module has the request and response types with Docker's exact field
 //! names and its `omitempty`, null and empty behaviour (requests as the engine
 //! writes them, answers as go-plugins-helpers writes them), and the method
@@ -111,6 +114,7 @@ mod typed_client;
 pub mod authz;
 pub mod ipam;
 pub mod logdriver;
+pub mod managed;
 pub mod metrics;
 pub mod network;
 pub mod secrets;

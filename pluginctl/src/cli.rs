@@ -83,6 +83,18 @@ pub(crate) enum Command {
     /// calls, in microseconds, to the kernel's 10 ms tick (Linux; `?`
     /// elsewhere).
     Bench(BenchArgs),
+    /// Build a managed (v2) plugin directory from a binary: rootfs/ with the
+    /// binary, the shared libraries it loads and /run/docker/plugins and
+    /// /tmp, and config.json (from --config, or from the flags). Built beside
+    /// --out and moved there when complete.
+    Package(PackageArgs),
+    /// Check a managed plugin directory: config.json (every field known and
+    /// valid) and rootfs/ (the entrypoint, the libraries it loads, the socket
+    /// directory).
+    Validate {
+        /// The plugin directory (config.json and rootfs/).
+        dir: PathBuf,
+    },
     /// A self-contained tour (no Docker, no root).
     Demo {
         #[command(subcommand)]
@@ -118,6 +130,52 @@ pub(crate) struct BenchArgs {
     pub(crate) threads: u16,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct PackageArgs {
+    /// The plugin's binary.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary: PathBuf,
+    /// The plugin directory to make (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// The config.json to use (checked; its entrypoint names the binary at
+    /// /FILE-NAME). Without it, the flags below make one.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Also run `docker plugin create NAME OUT` (honours DOCKER_HOST).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) create: Option<String>,
+    #[command(flatten)]
+    pub(crate) flags: PackageFlags,
+}
+
+/// The common config.json fields, for `package` without `--config`.
+#[derive(Debug, Args)]
+pub(crate) struct PackageFlags {
+    /// What the plugin is: volumedriver, networkdriver, ipamdriver, authz,
+    /// logdriver, metricscollector or secretprovider.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) kind: Option<String>,
+    /// The socket's file name in /run/docker/plugins (default: BINARY.sock).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) socket: Option<String>,
+    /// The Description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// A volume driver's PropagatedMount (where its volumes live).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) propagated_mount: Option<String>,
+    /// A Linux capability the plugin needs, e.g. CAP_SYS_ADMIN (repeatable).
+    #[arg(long = "capability", value_name = "CAP")]
+    pub(crate) capabilities: Vec<String>,
+    /// Network.Type: none (default), host or bridge.
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) network: Option<String>,
+    /// Arguments after the binary in the entrypoint.
+    #[arg(last = true, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum DemoCommand {
     /// Serve the demo plugins in DIR until SIGINT, SIGTERM or --timeout, on
@@ -136,6 +194,50 @@ pub(crate) enum DemoCommand {
         /// What the plugins keep (volumes, logs); default DIR/state.
         #[arg(long, value_name = "STATE")]
         state: Option<PathBuf>,
+    },
+    /// Serve demo-volume alone until SIGINT or SIGTERM: on --socket PATH, or
+    /// as a managed plugin on --managed NAME (in /run/docker/plugins), its
+    /// volumes under STATE/volumes.
+    Volume {
+        /// The socket's path.
+        #[arg(
+            long,
+            value_name = "PATH",
+            conflicts_with = "managed",
+            required_unless_present = "managed"
+        )]
+        socket: Option<PathBuf>,
+        /// As a managed plugin: the socket's file name in /run/docker/plugins.
+        #[arg(long, value_name = "NAME")]
+        managed: Option<String>,
+        /// Where the volumes live.
+        #[arg(long, value_name = "STATE")]
+        state: PathBuf,
+    },
+    /// Serve demo-metrics (a MetricsCollector) alone until SIGINT or
+    /// SIGTERM, as a managed plugin on --managed NAME: at StartMetrics it
+    /// scrapes the engine's metrics socket into STATE/metrics.txt.
+    Metrics {
+        /// The socket's file name in /run/docker/plugins.
+        #[arg(long, value_name = "NAME")]
+        managed: String,
+        /// Where the scraped metrics go.
+        #[arg(long, value_name = "STATE")]
+        state: PathBuf,
+    },
+    /// Package this pluginctl as the managed demo-volume plugin (its volumes
+    /// under the propagated mount /data), as `package` does; with --metrics,
+    /// as the managed demo-metrics plugin instead.
+    Package {
+        /// The plugin directory to make (must not exist).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Package demo-metrics (docker.metricscollector/1.0) instead.
+        #[arg(long)]
+        metrics: bool,
+        /// Also run `docker plugin create NAME DIR`.
+        #[arg(long, value_name = "NAME")]
+        create: Option<String>,
     },
 }
 

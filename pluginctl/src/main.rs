@@ -33,7 +33,12 @@ fn main() -> ExitCode {
     // threads on every call. Serving plugins is a server's job: all cores.
     let mut builder = match &cli.command {
         Command::Demo {
-            command: Some(DemoCommand::Serve { .. }),
+            command:
+                Some(
+                    DemoCommand::Serve { .. }
+                    | DemoCommand::Volume { .. }
+                    | DemoCommand::Metrics { .. },
+                ),
         } => tokio::runtime::Builder::new_multi_thread(),
         Command::Bench(args) if args.threads > 1 => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -123,6 +128,43 @@ async fn dispatch(
             let state = state.unwrap_or_else(|| dir.join("state"));
             commands::serve::run(&dir, &state, timeout).await
         }
+        Command::Demo {
+            command:
+                Some(DemoCommand::Volume {
+                    socket,
+                    managed,
+                    state,
+                }),
+        } => commands::serve::volume(socket.as_deref(), managed.as_deref(), &state).await,
+        Command::Demo {
+            command: Some(DemoCommand::Metrics { managed, state }),
+        } => commands::serve::metrics(&managed, &state).await,
+        Command::Demo {
+            command:
+                Some(DemoCommand::Package {
+                    out,
+                    metrics,
+                    create,
+                }),
+        } => commands::package::demo(&out, metrics, create.as_deref()),
+        Command::Package(args) => {
+            let config = match &args.config {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    plugin_subsystems::managed::PluginConfig::from_json(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?
+                }
+                None => commands::package::config_from_flags(&args.binary, &args.flags)?,
+            };
+            let package = commands::package::Package {
+                binary: args.binary,
+                config,
+                out: args.out,
+            };
+            commands::package::run(&package, args.create.as_deref())
+        }
+        Command::Validate { dir } => commands::package::validate(&dir),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a failed write (a
             // closed pipe, as `pluginctl completions bash | head` makes).

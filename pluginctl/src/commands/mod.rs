@@ -5,6 +5,7 @@ pub(crate) mod call;
 pub(crate) mod demo;
 pub(crate) mod inspect;
 pub(crate) mod ls;
+pub(crate) mod package;
 pub(crate) mod serve;
 pub(crate) mod watch;
 

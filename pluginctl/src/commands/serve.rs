@@ -32,3 +32,34 @@ pub(crate) async fn run(
     println!("stopped; sockets and descriptors removed");
     Ok(())
 }
+
+/// `pluginctl demo volume`: demo-volume alone, on `socket` or as a managed
+/// plugin on `managed` in /run/docker/plugins, until SIGINT or SIGTERM.
+pub(crate) async fn volume(
+    socket: Option<&Path>,
+    managed: Option<&str>,
+    state: &Path,
+) -> Result<(), Failure> {
+    let server = crate::plugins::demo_volume(state)?;
+    let serving = match (socket, managed) {
+        (_, Some(name)) => server.serve_managed(name)?,
+        (Some(path), None) => server.serve_unix(path)?,
+        (None, None) => return Err("give --socket PATH or --managed NAME".into()),
+    };
+    until_stopped(serving).await
+}
+
+/// `pluginctl demo metrics`: demo-metrics alone, as a managed plugin on
+/// `managed`, until SIGINT or SIGTERM.
+pub(crate) async fn metrics(managed: &str, state: &Path) -> Result<(), Failure> {
+    let serving = crate::plugins::demo_metrics(state)?.serve_managed(managed)?;
+    until_stopped(serving).await
+}
+
+async fn until_stopped(serving: plugin_server::Serving) -> Result<(), Failure> {
+    println!("serving {} on {}", serving.spec().name(), serving.address());
+    crate::signals::terminated().await;
+    serving.shutdown().await;
+    println!("stopped; socket removed");
+    Ok(())
+}

@@ -15,6 +15,7 @@
 pub(crate) mod authz;
 mod ipam;
 pub(crate) mod logs;
+pub(crate) mod metrics;
 pub(crate) mod net;
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,13 @@ pub(crate) fn demo_net() -> Result<PluginServer, SpecError> {
 /// `demo-authz`: allows everything but deleting `locked-` objects.
 pub(crate) fn demo_authz() -> Result<PluginServer, SpecError> {
     Ok(PluginServer::new(PluginName::new(DEMO_AUTHZ)?).authz(authz::LockedObjects))
+}
+
+/// `demo-metrics`: a MetricsCollector for managed packaging (`demo
+/// package --metrics`), keeping the engine's metrics in `state/metrics.txt`.
+pub(crate) fn demo_metrics(state: &Path) -> Result<PluginServer, SpecError> {
+    Ok(PluginServer::new(PluginName::new("demo-metrics")?)
+        .metrics_collector(metrics::Scraper::new(state)))
 }
 
 /// `demo-log`: each container's lines in `state/logs/`.
