@@ -864,6 +864,32 @@ fn call_volume(pluginctl: &Path, run: &Run, method: &str, body: &str) -> Result<
     }
 }
 
+/// `pluginctl demo package [--metrics] --out DIR`, then `docker plugin
+/// create PLUGIN DIR` and `docker plugin enable PLUGIN`.
+fn package_and_enable(
+    pluginctl: &Path,
+    docker: &Docker,
+    dir: &Path,
+    plugin: &str,
+    metrics: bool,
+) -> Result<(), String> {
+    let mut command = Command::new(pluginctl);
+    command.args(["demo", "package"]);
+    if metrics {
+        command.arg("--metrics");
+    }
+    let out = command
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run pluginctl: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    docker.run(&["plugin", "create", plugin, &dir.to_string_lossy()])?;
+    docker.run(&["plugin", "enable", plugin]).map(drop)
+}
+
 /// The demo volume driver as a managed plugin: packaged by `pluginctl demo
 /// package`, created, enabled and used by the engine, then disabled and
 /// removed.
@@ -875,16 +901,7 @@ fn managed_cases(pluginctl: &Path, run: &Run, docker: &Docker, image: &str, rows
         "docker",
         "managed plugin: pluginctl demo package, docker plugin create, enable",
         || {
-            let out = Command::new(pluginctl)
-                .args(["demo", "package", "--out"])
-                .arg(&dir)
-                .output()
-                .map_err(|e| format!("cannot run pluginctl: {e}"))?;
-            if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-            }
-            docker.run(&["plugin", "create", &plugin, &dir.to_string_lossy()])?;
-            docker.run(&["plugin", "enable", &plugin])?;
+            package_and_enable(pluginctl, docker, &dir, &plugin, false)?;
             let listed = docker.run(&["plugin", "ls", "--format", "{{.Name}} {{.Enabled}}"])?;
             expect(
                 listed.lines().any(|l| l == format!("{plugin} true")),
@@ -959,16 +976,7 @@ fn metrics_case(pluginctl: &Path, run: &Run, docker: &Docker, rows: &mut Vec<Row
         "docker",
         "managed MetricsCollector: the engine starts metrics for it, and it scrapes them",
         || {
-            let out = Command::new(pluginctl)
-                .args(["demo", "package", "--metrics", "--out"])
-                .arg(&dir)
-                .output()
-                .map_err(|e| format!("cannot run pluginctl: {e}"))?;
-            if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-            }
-            docker.run(&["plugin", "create", &plugin, &dir.to_string_lossy()])?;
-            docker.run(&["plugin", "enable", &plugin])?;
+            package_and_enable(pluginctl, docker, &dir, &plugin, true)?;
             let id = docker.run(&["plugin", "inspect", "-f", "{{.Id}}", &plugin])?;
             // The plugin's rootfs, as the engine unpacked it.
             let kept = run.path(&format!("docker/plugins/{id}/rootfs/state/metrics.txt"));
