@@ -17,6 +17,13 @@
 //!   through the registry, its peak against the resident set before them
 //!   (after a warm-up). `--memory-only` runs just this (`cargo xtask soak`).
 //!
+//! - instructions per call (valgrind's callgrind, which counts instructions,
+//!   not time, so the figure does not move with the machine's load): the
+//!   whole process, server included, for N sequential calls through the full
+//!   stack and through the bare hyper-util client, less the same run with no
+//!   calls, divided by N (`registry.instructions.1`). Skipped, saying so, when
+//!   valgrind is not installed.
+//!
 //! Prints a human line per figure and a `BENCH {json}` line that `cargo xtask
 //! bench` reads. `--quick` runs short rounds.
 
@@ -47,6 +54,14 @@ struct Settings {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `--instructions-run full|bare N`: the process callgrind counts.
+    if let Some(at) = args.iter().position(|a| a == "--instructions-run") {
+        let stack = args[at + 1].clone();
+        let calls: usize = args[at + 2].parse().unwrap();
+        instructions_run(&stack, calls);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     // `cargo xtask soak`: the memory figure alone.
     let memory_only = std::env::args().any(|a| a == "--memory-only");
@@ -75,6 +90,98 @@ fn main() {
         }
         memory(if quick { 100_000 } else { 1_000_000 }).await;
     });
+    if !memory_only {
+        instructions(if quick { 500 } else { 2_000 });
+    }
+}
+
+/// N sequential echo calls through `stack` (`full`: Registry -> Client ->
+/// Transport; `bare`: a hyper-util client), after one warm-up call, against
+/// our echo plugin; the process callgrind counts.
+fn instructions_run(stack: &str, calls: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("bench.sock");
+        let _serving = echo_plugin("bench", Arc::default())
+            .serve_unix(&socket)
+            .unwrap();
+        let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+        let name = PluginName::new("bench").unwrap();
+        let bare = bare_client(&socket);
+        let stack = stack.to_owned();
+        tokio::spawn(async move {
+            for _ in 0..=calls {
+                if stack == "full" {
+                    let plugin = registry.get(&name, "VolumeDriver").await.unwrap();
+                    let answer = plugin.client().call_raw("Echo.Echo", BODY).await.unwrap();
+                    assert_eq!(answer.len(), BODY.len());
+                } else {
+                    let response = bare
+                        .request(echo_request("http://plugin/Echo.Echo"))
+                        .await
+                        .unwrap();
+                    let answer = response.into_body().collect().await.unwrap().to_bytes();
+                    assert_eq!(answer.len(), BODY.len());
+                }
+            }
+        })
+        .await
+        .unwrap();
+    });
+}
+
+/// Instructions the whole process ran for `--instructions-run STACK CALLS`,
+/// under callgrind.
+fn counted(stack: &str, calls: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(&exe)
+        .args(["--instructions-run", stack, &calls.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    // `==PID== Collected : 123456789`
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Instructions per call through each stack: (N calls - 0 calls) / N.
+fn instructions(calls: usize) {
+    let per_call = |stack: &str| -> Option<f64> {
+        let with = counted(stack, calls)?;
+        let without = counted(stack, 0)?;
+        Some(with.saturating_sub(without) as f64 / calls as f64)
+    };
+    let (Some(ours), Some(bare)) = (per_call("full"), per_call("bare")) else {
+        println!(
+            "registry.instructions.1: skipped (valgrind is not installed, or failed under it)"
+        );
+        return;
+    };
+    println!(
+        " 1 task(s): {ours:.0} instructions per call through the full stack, {bare:.0} through bare hyper-util (whole process, server included, callgrind, {calls} calls)"
+    );
+    Figure {
+        bench: "registry.instructions.1",
+        what: "instructions per call through the full stack, 1 task, server included".to_owned(),
+        unit: "instructions",
+        ours,
+        baseline: "bare hyper-util client, same server",
+        baseline_value: bare,
+        target: "<= 1.15x",
+        met: ours <= bare * 1.15,
+    }
+    .print();
 }
 
 /// One measured figure beside its baseline, printed for `cargo xtask bench`.

@@ -63,6 +63,8 @@ struct Shared {
     target: Target,
     scheme: Scheme,
     authority: Authority,
+    /// The `Host` header, when it is not the authority: on unix sockets.
+    host: Option<http::HeaderValue>,
     config: TransportConfig,
 }
 
@@ -90,7 +92,11 @@ impl Transport {
     pub fn for_spec(spec: &PluginSpec, config: &TransportConfig) -> Result<Self, TransportError> {
         let target = Target::new(spec.name().clone(), spec.address().clone());
         let (scheme, authority) = match spec.address() {
-            Address::Unix(_) => (Scheme::HTTP, Authority::from_static(UNIX_HOST)),
+            // The connection pool hashes the authority byte by byte on every
+            // call, and the socket, not the name, says where to connect: a
+            // one-letter authority, with the Host header Docker sends set
+            // explicitly.
+            Address::Unix(_) => (Scheme::HTTP, Authority::from_static("p")),
             Address::Tcp(hp) | Address::Tls(hp) => {
                 let authority = hp.to_string().parse::<Authority>().map_err(|e| TransportError::InvalidRequest {
                     target: target.clone(),
@@ -110,12 +116,17 @@ impl Transport {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_timer(TokioTimer::new())
             .build(connector);
+        let host = match spec.address() {
+            Address::Unix(_) => Some(http::HeaderValue::from_static(UNIX_HOST)),
+            Address::Tcp(_) | Address::Tls(_) => None,
+        };
         Ok(Self {
             shared: Arc::new(Shared {
                 client,
                 target,
                 scheme,
                 authority,
+                host,
                 config: config.clone(),
             }),
         })
@@ -205,6 +216,13 @@ where
                 .headers
                 .entry(http::header::CONTENT_LENGTH)
                 .or_insert_with(|| len.into());
+        }
+        // Last, where hyper-util would add it from the authority.
+        if let Some(host) = &shared.host {
+            parts
+                .headers
+                .entry(http::header::HOST)
+                .or_insert_with(|| host.clone());
         }
         let path = parts
             .uri
