@@ -97,10 +97,10 @@ pub async fn exchange_on(stream: &mut UnixStream, request: &[u8]) -> Response {
 
 /// Reads one response with a `Content-Length` from `stream`.
 pub async fn read_response(stream: &mut UnixStream) -> Response {
-    let head = match read_head(stream).await {
-        Some(head) => head,
-        None => panic!("the connection closed before a whole response head"),
-    };
+    let (head, whole) = read_head(stream).await;
+    if !whole {
+        panic!("the connection closed before a whole response head: {head:?}");
+    }
     let head = String::from_utf8_lossy(&head).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
@@ -127,30 +127,26 @@ pub async fn read_response(stream: &mut UnixStream) -> Response {
     }
 }
 
-/// The bytes up to and including the blank line; `None` if the connection
-/// closed first.
-async fn read_head(stream: &mut UnixStream) -> Option<Vec<u8>> {
+/// The bytes up to and including the blank line, and whether the head came
+/// whole (`false`: the connection closed first, and these are what arrived).
+async fn read_head(stream: &mut UnixStream) -> (Vec<u8>, bool) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-            return None;
+            return (head, false);
         }
         head.push(byte[0]);
     }
-    Some(head)
+    (head, true)
 }
 
 /// Reads a request head and its `Content-Length` body; what arrived if the
 /// connection closed first.
 pub async fn read_request(stream: &mut UnixStream) -> Vec<u8> {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-            return request;
-        }
-        request.push(byte[0]);
+    let (mut request, whole) = read_head(stream).await;
+    if !whole {
+        return request;
     }
     let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
     let len = head
