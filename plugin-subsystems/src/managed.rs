@@ -125,6 +125,10 @@ impl InterfaceType {
 
 impl fmt::Display for InterfaceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.capability.is_empty() && self.version.is_empty() {
+            // Text given to `PluginConfig::new` that does not parse: as given.
+            return f.write_str(&self.prefix);
+        }
         write!(f, "{}.{}/{}", self.prefix, self.capability, self.version)
     }
 }
@@ -915,6 +919,18 @@ mod tests {
                 ..Device::default()
             }]),
             "config.json: Linux.Devices[0].Settable: \"name\" cannot be settable here; only \"path\" can"
+        );
+    }
+
+    #[test]
+    fn a_type_that_does_not_parse_is_named_as_given() {
+        let config = PluginConfig::new("d", ["/p"], "volumedriver", "p.sock");
+        assert_eq!(
+            config.validate().unwrap_err().to_string(),
+            format!(
+                "config.json: Interface.Types[0]: volumedriver is not a type the engine knows ({})",
+                InterfaceType::KNOWN.join(", ")
+            )
         );
     }
 

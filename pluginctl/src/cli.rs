@@ -138,8 +138,9 @@ pub(crate) struct PackageArgs {
     /// The plugin directory to make (must not exist).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
-    /// The config.json to use (checked; its entrypoint names the binary at
-    /// /FILE-NAME). Without it, the flags below make one.
+    /// The config.json to use (checked; the binary is copied to its
+    /// entrypoint's path). Without it, the flags below make one, with the
+    /// binary at /FILE-NAME.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Also run `docker plugin create NAME OUT` (honours DOCKER_HOST).

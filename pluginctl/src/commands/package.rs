@@ -35,8 +35,8 @@ const LIBRARY_DIRS: &[&str] = &[
 pub(crate) struct Package {
     /// The plugin's binary, on this machine.
     pub(crate) binary: PathBuf,
-    /// Its `config.json`. Its entrypoint names the binary at
-    /// `/<file name>` in the rootfs.
+    /// Its `config.json`; the binary is copied to its entrypoint's path in
+    /// the rootfs.
     pub(crate) config: PluginConfig,
     /// The plugin directory to make (must not exist).
     pub(crate) out: PathBuf,
