@@ -1,7 +1,6 @@
 //! `Client`: calls to one plugin over any tower service.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -139,9 +138,6 @@ impl<S: Clone> Client<S> {
         copy
     }
 }
-
-/// A request on its way, boxed (see `start`).
-type Sending<B> = Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send>>;
 
 /// A call's request body and how it is described on the wire.
 enum Payload {
@@ -375,9 +371,50 @@ impl<S: PluginTransport> Client<S> {
             }
         })?;
         let (body, json) = match payload {
-            Payload::Json(bytes) => (RequestBody::from_bytes(bytes.clone()), !bytes.is_empty()),
+            Payload::Json(bytes) => {
+                let json = !bytes.is_empty();
+                (RequestBody::from_bytes(bytes), json)
+            }
             Payload::Raw(body) => (body, false),
         };
+        let mut retry = self.config.retry.starting_now();
+        // Kept for another attempt only when there may be one.
+        let mut again = if retry.policy_enabled() {
+            body.try_clone()
+        } else {
+            None
+        };
+        let mut body = body;
+        loop {
+            let request = self.request(method, path.clone(), body, json, unbounded)?;
+            let mut service = self.service.clone();
+            let sent = match ServiceExt::ready(&mut service).await {
+                Ok(ready) => ready.call(request).await,
+                Err(e) => Err(e),
+            };
+            let error: BoxError = match sent {
+                Ok(response) => return Ok(response),
+                Err(e) => e.into(),
+            };
+            // Only a whole body is sent again; a stream was consumed.
+            let (Some(next), Some(delay)) = (again.take(), retry.after(error.as_ref())) else {
+                return Err(self.transport_error(method, error));
+            };
+            tokio::time::sleep(delay).await;
+            again = next.try_clone();
+            body = next;
+        }
+    }
+
+    /// The request for one attempt.
+    fn request(
+        &self,
+        method: &str,
+        path: PathAndQuery,
+        body: RequestBody,
+        json: bool,
+        unbounded: bool,
+    ) -> Result<Request<RequestBody>, ClientError> {
         let mut request = Request::post(http::Uri::from(path))
             .body(body)
             .map_err(|e| ClientError::InvalidMethod {
@@ -385,27 +422,16 @@ impl<S: PluginTransport> Client<S> {
                 method: method.to_owned(),
                 reason: e.to_string(),
             })?;
-        request
-            .headers_mut()
-            .insert(ACCEPT, HeaderValue::from_static(ACCEPT_V1_2));
-        request
-            .headers_mut()
-            .insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V1_2));
+        headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
         if json {
-            request
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if unbounded {
             request.extensions_mut().insert(ResponseBodyLimit(None));
         }
-        let service = self.service.clone().map_err(Into::into);
-        // Boxed here, where every type is concrete: otherwise proving a caller's
-        // future `Send` trips over the boxed error's lifetime (rust-lang/rust#64552).
-        let sending: Sending<S::ResponseBody> = Box::pin(
-            tower::retry::Retry::new(self.config.retry.for_call(), service).oneshot(request),
-        );
-        sending.await.map_err(|e| self.transport_error(method, e))
+        Ok(request)
     }
 
     /// Runs `future` under `timeout`.

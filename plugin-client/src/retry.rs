@@ -142,6 +142,15 @@ impl RetryPolicy {
             rng: HasherRng::default(),
         }
     }
+
+    /// The policy for a call starting now (its window counts from here).
+    pub(crate) fn starting_now(&self) -> Retry {
+        let mut retry = self.for_call();
+        if self.enabled {
+            retry.started = Some(Instant::now());
+        }
+        retry
+    }
 }
 
 /// A [`RetryPolicy`] applied to one call: implements
@@ -169,16 +178,18 @@ impl Retry {
     }
 }
 
-impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
-    type Future = tokio::time::Sleep;
+impl Retry {
+    /// Whether the policy retries at all.
+    pub(crate) fn policy_enabled(&self) -> bool {
+        self.policy.enabled
+    }
 
-    fn retry(
-        &mut self,
-        _request: &mut Request<RequestBody>,
-        result: &mut Result<Res, BoxError>,
-    ) -> Option<Self::Future> {
-        let Err(error) = result else { return None };
-        let transport = transport_error(error.as_ref())?;
+    /// How long to wait before trying again after `error`, or `None` when it
+    /// is not retried: not a connect failure, nothing listening on a unix
+    /// socket (unless the policy says so), or the window spent.
+    pub(crate) fn after(&mut self, error: &(dyn std::error::Error + 'static)) -> Option<Duration> {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        let transport = transport_error(error)?;
         if !self.policy.enabled || !transport.is_connect() {
             return None;
         }
@@ -186,11 +197,8 @@ impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
             tracing::debug!("nothing listens on the plugin's socket: not retried");
             return None;
         }
-        let elapsed = self
-            .started
-            .map_or(Duration::ZERO, |started| started.elapsed());
         let delay = self.delay();
-        if elapsed.saturating_add(delay) > self.policy.window {
+        if started.elapsed().saturating_add(delay) > self.policy.window {
             tracing::debug!(
                 attempts = self.retries + 1,
                 "giving up: the retry window is spent"
@@ -206,7 +214,20 @@ impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
             attempt,
             "plugin unreachable; retrying"
         );
-        Some(tokio::time::sleep(delay))
+        Some(delay)
+    }
+}
+
+impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        _request: &mut Request<RequestBody>,
+        result: &mut Result<Res, BoxError>,
+    ) -> Option<Self::Future> {
+        let Err(error) = result else { return None };
+        self.after(error.as_ref()).map(tokio::time::sleep)
     }
 
     fn clone_request(&mut self, request: &Request<RequestBody>) -> Option<Request<RequestBody>> {

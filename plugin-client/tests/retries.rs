@@ -154,9 +154,16 @@ async fn a_plugin_that_appears_after_1_5_s_is_reached_by_a_retry() {
         plugin().serve_unix(&path).unwrap()
     });
     // No deadline: on a paused clock it would fire while real I/O is in flight.
-    // A missing socket is retried only when asked.
+    // A missing socket is retried only when asked. No jitter: attempts at 0,
+    // 0.25, 0.75 and 1.75 s, the last inside the 2 s window. (With jitter the
+    // fourth came before 1.5 s about once in 30 runs, and the fifth was past
+    // the window.)
     let config = ClientConfig::new()
-        .retry(RetryPolicy::default().unix_refused_retries(true))
+        .retry(
+            RetryPolicy::default()
+                .unix_refused_retries(true)
+                .jitter(0.0),
+        )
         .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let manifest = client.activate().await.unwrap();

@@ -1,13 +1,16 @@
 //! `ResponseBody`: a plugin's response body, bounded as it streams.
 
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use sync_wrapper::SyncWrapper;
 
 use crate::error::TransportError;
+use crate::pool::Lease;
 use crate::target::Target;
 
 /// The body of a plugin's response.
@@ -16,17 +19,39 @@ use crate::target::Target;
 /// bytes than the limit have arrived (or the `Content-Length` announces more),
 /// the next frame is [`TransportError::BodyTooLarge`] and the body ends; the
 /// connection is then closed, not reused.
-#[derive(Debug)]
+///
+/// The body is read over a connection lent to it alone: reading it to the end
+/// returns the connection to the pool, and dropping it before the end closes
+/// the connection.
 pub struct ResponseBody {
     inner: Incoming,
     limit: Option<u64>,
     seen: u64,
     done: bool,
     target: Target,
+    // `SyncWrapper`: hyper's connection is `Send` but not `Sync`, and the body
+    // only ever touches it through `&mut self`.
+    lease: SyncWrapper<Option<Lease>>,
+}
+
+impl fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("target", &self.target)
+            .field("limit", &self.limit)
+            .field("seen", &self.seen)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ResponseBody {
-    pub(crate) fn new(inner: Incoming, limit: Option<u64>, target: Target) -> Self {
+    pub(crate) fn new(
+        inner: Incoming,
+        limit: Option<u64>,
+        target: Target,
+        lease: Option<Lease>,
+    ) -> Self {
         let declared = inner.size_hint().exact();
         let over = matches!((declared, limit), (Some(len), Some(limit)) if len > limit);
         Self {
@@ -36,11 +61,23 @@ impl ResponseBody {
             seen: if over { u64::MAX } else { 0 },
             done: false,
             target,
+            lease: SyncWrapper::new(lease),
+        }
+    }
+
+    /// The body ended (`whole`: all of it was read): the connection goes back
+    /// to the pool, or is closed.
+    fn finish(&mut self, whole: bool) {
+        self.done = true;
+        if let Some(lease) = self.lease.get_mut().take() {
+            if whole {
+                lease.give_back();
+            }
         }
     }
 
     fn too_large(&mut self, limit: u64) -> TransportError {
-        self.done = true;
+        self.finish(false);
         TransportError::BodyTooLarge {
             target: self.target.clone(),
             limit,
@@ -65,7 +102,14 @@ impl Body for ResponseBody {
                 return Poll::Ready(Some(Err(this.too_large(limit))));
             }
         }
-        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+        let inner = &mut this.inner;
+        let polled = match this.lease.get_mut() {
+            Some(lease) => lease
+                .pooled
+                .poll_with(cx, |_, cx| Pin::new(&mut *inner).poll_frame(cx)),
+            None => Pin::new(&mut *inner).poll_frame(cx),
+        };
+        match ready!(polled) {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
@@ -74,10 +118,13 @@ impl Body for ResponseBody {
                         return Poll::Ready(Some(Err(this.too_large(limit))));
                     }
                 }
+                if this.inner.is_end_stream() {
+                    this.finish(true);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Some(Err(source)) => {
-                this.done = true;
+                this.finish(false);
                 Poll::Ready(Some(Err(TransportError::Body {
                     target: this.target.clone(),
                     received: this.seen,
@@ -86,7 +133,7 @@ impl Body for ResponseBody {
                 })))
             }
             None => {
-                this.done = true;
+                this.finish(true);
                 Poll::Ready(None)
             }
         }
@@ -98,6 +145,14 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        // Dropped unread: the connection is reusable only if nothing was left.
+        let whole = !self.done && self.inner.is_end_stream();
+        self.finish(whole);
     }
 }
 

@@ -2,7 +2,6 @@
 //! TCP (with `TCP_NODELAY`), or TLS over TCP; all within the connect timeout.
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,8 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use plugin_spec::{Address, HostPort};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -22,8 +19,7 @@ use crate::target::Target;
 #[cfg(feature = "tls")]
 use crate::tls::TlsSetup;
 
-/// The connector the pooled client calls for each new connection. It ignores
-/// the URI: a transport talks to exactly one plugin.
+/// Opens each new connection of a transport, to its one plugin.
 #[derive(Debug, Clone)]
 pub(crate) struct Connector {
     inner: Arc<Inner>,
@@ -56,8 +52,8 @@ impl Connector {
     }
 }
 
-/// Why a connection could not be made. The I/O errors are shared so that the
-/// transport can hand them on whole after the pooled client wrapped them.
+/// Why a connection could not be made. The I/O errors are shared, as a
+/// TLS failure's are also read for the reason in words.
 #[derive(Debug)]
 pub(crate) enum ConnectError {
     Io(Arc<io::Error>),
@@ -81,32 +77,26 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-impl tower::Service<Uri> for Connector {
-    type Response = Conn;
-    type Error = ConnectError;
-    type Future = Pin<Box<dyn Future<Output = Result<Conn, ConnectError>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _uri: Uri) -> Self::Future {
-        let inner = Arc::clone(&self.inner);
-        Box::pin(async move { inner.connect().await })
+impl Connector {
+    /// A new connection, within the connect timeout, and its number.
+    pub(crate) async fn connect(&self) -> Result<(Conn, ConnectionInfo), ConnectError> {
+        self.inner.connect().await
     }
 }
 
 impl Inner {
-    async fn connect(&self) -> Result<Conn, ConnectError> {
+    async fn connect(&self) -> Result<(Conn, ConnectionInfo), ConnectError> {
         let stream = tokio::time::timeout(self.connect_timeout, self.open())
             .await
             .map_err(|_| ConnectError::Timeout(self.connect_timeout))??;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(connection = id, "connected to {}", self.target);
-        Ok(Conn {
-            io: TokioIo::new(stream),
-            extra: ConnectionInfo::new(id),
-        })
+        Ok((
+            Conn {
+                io: TokioIo::new(stream),
+            },
+            ConnectionInfo::new(id),
+        ))
     }
 
     async fn open(&self) -> Result<Stream, ConnectError> {
@@ -161,13 +151,6 @@ async fn tcp(hp: &HostPort) -> Result<TcpStream, ConnectError> {
 #[derive(Debug)]
 pub(crate) struct Conn {
     io: TokioIo<Stream>,
-    extra: ConnectionInfo,
-}
-
-impl Connection for Conn {
-    fn connected(&self) -> Connected {
-        Connected::new().extra(self.extra.clone())
-    }
 }
 
 impl hyper::rt::Read for Conn {

@@ -3,8 +3,8 @@
 //!
 //! [`Transport::for_spec`] turns a [`PluginSpec`] into a service that sends
 //! `http::Request`s to that plugin and answers `http::Response<ResponseBody>`.
-//! It is built on hyper 1 and hyper-util's pooled client, with our own
-//! connector for the three kinds of address:
+//! It is built on hyper 1's HTTP/1.1 connections, with our own connector for
+//! the three kinds of address:
 //!
 //! - unix sockets, with `Host: plugin.moby.localhost` as Docker sends;
 //! - TCP, with `TCP_NODELAY`;
@@ -14,8 +14,10 @@
 //!   from `CertFile` + `KeyFile`; verification skipped only where the
 //!   descriptor says `InsecureSkipVerify`, with a warning on every connect.
 //!
-//! Keep-alive connections are pooled and shared by clones; connecting has a
-//! timeout; response bodies are bounded (16 MiB by default) as they stream.
+//! Keep-alive connections are pooled and shared by clones. A call drives its
+//! connection from its own task, with no connection task or channel between
+//! (one task wake-up per answer, as a raw socket has), and the response body
+//! holds the connection until it has been read. Connecting has a timeout; response bodies are bounded (16 MiB by default) as they stream.
 //! Every request is a `plugin.request` tracing span with the plugin, address,
 //! path, status and whether the connection was reused. Errors are
 //! [`TransportError`]s that name the plugin and its address.
@@ -86,6 +88,7 @@ mod body;
 mod config;
 mod connector;
 mod error;
+mod pool;
 mod target;
 #[cfg(feature = "tls")]
 mod tls;

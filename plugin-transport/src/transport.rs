@@ -9,33 +9,31 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Request, Response, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
-use http_body_util::combinators::UnsyncBoxBody;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use plugin_spec::{Address, PluginSpec};
 use tracing::Instrument;
 
 use crate::body::ResponseBody;
-use crate::config::{ConnectionInfo, ResponseBodyLimit, TransportConfig};
+use crate::config::{ResponseBodyLimit, TransportConfig};
 use crate::connector::{ConnectError, Connector};
 use crate::error::{BoxError, TransportError};
+use crate::pool::{Lease, Pool, Pooled, RequestBody};
 use crate::target::Target;
 
 /// The `Host` Docker sends on unix sockets (Engine 25 and later).
 pub const UNIX_HOST: &str = "plugin.moby.localhost";
-
-type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
 
 /// HTTP/1.1 to one plugin, as a cloneable [`tower::Service`].
 ///
 /// Requests are `http::Request<B>` for any body `B` with `Bytes` data; their
 /// URI's path and query are sent (`/Plugin.Activate`), the rest is the
 /// transport's: `Host: plugin.moby.localhost` on unix sockets, `host:port` on
-/// TCP. Connections are kept alive in a pool that clones share.
+/// TCP. Connections are kept alive in a pool that clones share; a call drives
+/// its connection from its own task (no connection task, no channel between
+/// the two), and a response's body holds the connection until it is read.
 ///
 /// The response body is a [`ResponseBody`], bounded by the configured limit.
 ///
@@ -59,12 +57,11 @@ pub struct Transport {
 }
 
 struct Shared {
-    client: Client<Connector, RequestBody>,
+    connector: Connector,
+    pool: Arc<Pool>,
     target: Target,
-    scheme: Scheme,
-    authority: Authority,
-    /// The `Host` header, when it is not the authority: on unix sockets.
-    host: Option<http::HeaderValue>,
+    /// The `Host` header: Docker's on unix sockets, `host:port` on TCP.
+    host: http::HeaderValue,
     config: TransportConfig,
 }
 
@@ -91,41 +88,26 @@ impl Transport {
     /// an HTTP request).
     pub fn for_spec(spec: &PluginSpec, config: &TransportConfig) -> Result<Self, TransportError> {
         let target = Target::new(spec.name().clone(), spec.address().clone());
-        let (scheme, authority) = match spec.address() {
-            // The connection pool hashes the authority byte by byte on every
-            // call, and the socket, not the name, says where to connect: a
-            // one-letter authority, with the Host header Docker sends set
-            // explicitly.
-            Address::Unix(_) => (Scheme::HTTP, Authority::from_static("p")),
+        let host = match spec.address() {
+            Address::Unix(_) => http::HeaderValue::from_static(UNIX_HOST),
             Address::Tcp(hp) | Address::Tls(hp) => {
-                let authority = hp.to_string().parse::<Authority>().map_err(|e| TransportError::InvalidRequest {
-                    target: target.clone(),
-                    reason: format!("the host {:?} cannot be sent in an HTTP request ({e}); use its ASCII (punycode) form", hp.host()),
-                })?;
-                let scheme = if spec.address().is_tls() {
-                    Scheme::HTTPS
-                } else {
-                    Scheme::HTTP
-                };
-                (scheme, authority)
+                // As Go sends it: the address's `host:port`, port included.
+                hp.to_string()
+                    .parse::<http::uri::Authority>()
+                    .ok()
+                    .and_then(|authority| http::HeaderValue::from_str(authority.as_str()).ok())
+                    .ok_or_else(|| TransportError::InvalidRequest {
+                        target: target.clone(),
+                        reason: format!("the host {:?} cannot be sent in an HTTP request; use its ASCII (punycode) form", hp.host()),
+                    })?
             }
         };
         let connector = connector(&target, spec, config)?;
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.pool_max_idle)
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        let host = match spec.address() {
-            Address::Unix(_) => Some(http::HeaderValue::from_static(UNIX_HOST)),
-            Address::Tcp(_) | Address::Tls(_) => None,
-        };
         Ok(Self {
             shared: Arc::new(Shared {
-                client,
+                connector,
+                pool: Arc::new(Pool::new(config.pool_max_idle, config.pool_idle_timeout)),
                 target,
-                scheme,
-                authority,
                 host,
                 config: config.clone(),
             }),
@@ -217,13 +199,11 @@ where
                 .entry(http::header::CONTENT_LENGTH)
                 .or_insert_with(|| len.into());
         }
-        // Last, where hyper-util would add it from the authority.
-        if let Some(host) = &shared.host {
-            parts
-                .headers
-                .entry(http::header::HOST)
-                .or_insert_with(|| host.clone());
-        }
+        parts
+            .headers
+            .entry(http::header::HOST)
+            .or_insert_with(|| shared.host.clone());
+        // Origin form: only the path and query go on the request line.
         let path = parts
             .uri
             .path_and_query()
@@ -237,38 +217,26 @@ where
             reused = tracing::field::Empty,
             status = tracing::field::Empty,
         );
-        let uri = Uri::builder()
-            .scheme(shared.scheme.clone())
-            .authority(shared.authority.clone())
-            .path_and_query(path)
-            .build();
+        parts.uri = Uri::from(path);
+        let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
         let future = async move {
-            parts.uri = uri.map_err(|e| TransportError::InvalidRequest {
-                target: shared.target.clone(),
-                reason: format!("the request path cannot be sent: {e}"),
-            })?;
-            let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
-            let sending = shared.client.request(request);
-            let sent = match shared.config.response_timeout {
-                Some(after) => tokio::time::timeout(after, sending).await.map_err(|_| {
+            let exchange = shared.exchange(request);
+            let (response, lease) = match shared.config.response_timeout {
+                Some(after) => tokio::time::timeout(after, exchange).await.map_err(|_| {
                     TransportError::ResponseTimeout {
                         target: shared.target.clone(),
                         after,
                     }
-                })?,
-                None => sending.await,
+                })??,
+                None => exchange.await?,
             };
-            let response = sent.map_err(|e| classify(&shared.target, e))?;
-            let (parts, incoming) = response.into_parts();
-            // The connector's `ConnectionInfo` rides in every response's
-            // extensions; counting responses on it tells a reused connection.
-            if let Some(info) = parts.extensions.get::<ConnectionInfo>() {
-                tracing::Span::current().record("reused", info.count_response());
-            }
+            let (mut parts, incoming) = response.into_parts();
+            tracing::Span::current().record("reused", lease.pooled.info.count_response());
             tracing::Span::current().record("status", parts.status.as_u16());
+            parts.extensions.insert(lease.pooled.info.clone());
             Ok(Response::from_parts(
                 parts,
-                ResponseBody::new(incoming, limit, shared.target.clone()),
+                ResponseBody::new(incoming, limit, shared.target.clone(), Some(lease)),
             ))
         };
         ResponseFuture {
@@ -277,47 +245,98 @@ where
     }
 }
 
-/// Turns the pooled client's error into ours, recovering the connector's own
-/// error for connection failures.
-fn classify(target: &Target, error: hyper_util::client::legacy::Error) -> TransportError {
-    let target = target.clone();
-    if error.is_connect() {
-        let mut source = error.source();
-        while let Some(err) = source {
-            if let Some(connect) = err.downcast_ref::<ConnectError>() {
-                return match connect {
-                    ConnectError::Io(e) => TransportError::Connect {
-                        target,
-                        source: shared_io(e),
-                    },
-                    ConnectError::Tls(e, reason) => TransportError::TlsHandshake {
-                        target,
-                        reason: reason.clone(),
-                        source: shared_io(e),
-                    },
-                    ConnectError::Timeout(after) => TransportError::ConnectTimeout {
-                        target,
-                        after: *after,
-                    },
-                    ConnectError::TlsUnavailable => TransportError::TlsUnavailable { target },
-                };
-            }
-            source = err.source();
-        }
-        return TransportError::Connect {
-            target,
-            source: io::Error::other(error),
-        };
+impl Shared {
+    /// A new connection to the plugin, within the connect timeout.
+    async fn connect(&self) -> Result<Pooled, TransportError> {
+        let (conn, info) = self
+            .connector
+            .connect()
+            .await
+            .map_err(|e| connect_error(&self.target, &e))?;
+        Pooled::handshake(conn, info)
+            .await
+            .map_err(|e| request_error(&self.target, e))
     }
+
+    /// Sends `request` on an idle connection or a new one and waits for the
+    /// answer's head, driving the connection meanwhile. A request a reused
+    /// connection could not take (the plugin closed it as it was picked) is
+    /// sent again on a new one: it never left.
+    async fn exchange(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Result<(Response<hyper::body::Incoming>, Lease), TransportError> {
+        let mut request = request;
+        // (the connection, whether this call opened it)
+        let mut next = self.pool.checkout().map(|pooled| (pooled, false));
+        loop {
+            let (mut pooled, fresh) = match next.take() {
+                Some(found) => found,
+                None => (self.connect().await?, true),
+            };
+            // An idle connection that finished its last answer takes the next
+            // request at once; one that does not is driven until it does, or
+            // turns out closed.
+            let mut sending = std::pin::pin!(pooled.sender.try_send_request(request));
+            let answer =
+                std::future::poll_fn(|cx| pooled.poll_with(cx, |_, cx| sending.as_mut().poll(cx)))
+                    .await;
+            let mut failed = match answer {
+                Ok(response) => {
+                    let pool = Arc::clone(&self.pool);
+                    return Ok((response, Lease { pooled, pool }));
+                }
+                Err(failed) => failed,
+            };
+            // It never left: send it again once this connection takes it, or
+            // on a new one if an idle one turns out closed.
+            let Some(unsent) = failed.take_message() else {
+                return Err(request_error(&self.target, failed.into_error()));
+            };
+            request = unsent;
+            match pooled.ready().await {
+                Ok(()) if pooled.sender.is_ready() => next = Some((pooled, fresh)),
+                Ok(()) => return Err(request_error(&self.target, failed.into_error())),
+                Err(error) if fresh => return Err(request_error(&self.target, error)),
+                // An idle connection closed: the next try opens one.
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Our error for a connection that could not be made.
+fn connect_error(target: &Target, error: &ConnectError) -> TransportError {
+    let target = target.clone();
+    match error {
+        ConnectError::Io(e) => TransportError::Connect {
+            target,
+            source: shared_io(e),
+        },
+        ConnectError::Tls(e, reason) => TransportError::TlsHandshake {
+            target,
+            reason: reason.clone(),
+            source: shared_io(e),
+        },
+        ConnectError::Timeout(after) => TransportError::ConnectTimeout {
+            target,
+            after: *after,
+        },
+        ConnectError::TlsUnavailable => TransportError::TlsUnavailable { target },
+    }
+}
+
+/// Our error for a request hyper could not complete.
+fn request_error(target: &Target, error: hyper::Error) -> TransportError {
     TransportError::Request {
-        target,
+        target: target.clone(),
         what: what_happened(&error),
         source: Box::new(error),
     }
 }
 
-/// What broke a request, from hyper's error in `error`'s chain: the pooled
-/// client's own message ("client error (SendRequest)") says nothing.
+/// What broke a request, in our words, from hyper's error and the I/O error
+/// in `error`'s chain.
 fn what_happened(error: &(dyn StdError + 'static)) -> String {
     let mut source = Some(error);
     let mut hyper_error = None;

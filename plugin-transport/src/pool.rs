@@ -1,0 +1,241 @@
+//! Kept-alive connections, each driven by the task that is using it.
+//!
+//! A pooled client in the usual shape (hyper-util's) gives every connection a
+//! task of its own and hands each request to it over a channel, and the answer
+//! back over another: two task wake-ups per call, often on another worker
+//! thread. Here a call takes a connection out of the pool and polls hyper's
+//! connection itself, from the caller's task, until the answer's body has been
+//! read; then the connection goes back. A call therefore costs what the socket
+//! costs, and nothing runs for a connection that is not in use.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::client::conn::http1;
+
+use crate::config::ConnectionInfo;
+use crate::connector::Conn;
+use crate::error::BoxError;
+
+/// The body every pooled connection sends.
+pub(crate) type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// One HTTP/1.1 connection: hyper's handle for sending on it and the
+/// connection itself, which must be polled for anything to be read or written.
+pub(crate) struct Pooled {
+    pub(crate) sender: http1::SendRequest<RequestBody>,
+    /// `None` once the connection's future has finished: it is then dropped
+    /// at once, which hands a request still queued on it back, unsent.
+    // Boxed: the connection's buffers and state are large, and a `Pooled`
+    // moves in and out of the pool and into response bodies.
+    connection: Option<Pin<Box<http1::Connection<Conn, RequestBody>>>>,
+    /// The waker the connection is polled with: it wakes the task using the
+    /// connection, and no task while it is idle.
+    relay: Arc<Relay>,
+    relay_waker: Waker,
+    pub(crate) info: ConnectionInfo,
+}
+
+/// Forwards wake-ups to the task the connection is lent to, and none while it
+/// is idle. The connection, the answer and its body wake one another as they
+/// hand data over, all inside the one task's poll; a task woken while it runs
+/// is rescheduled behind the others and wakes another worker thread to take
+/// them, a futile wake-up and often a thread hop on every call. The relay
+/// notes those wake-ups instead, and the task polls again at once.
+#[derive(Default)]
+struct Relay {
+    task: AtomicWaker,
+    /// The task is polling the connection right now ...
+    busy: AtomicBool,
+    /// ... and was woken meanwhile.
+    missed: AtomicBool,
+}
+
+impl Wake for Relay {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.busy.load(Ordering::Acquire) {
+            self.missed.store(true, Ordering::Release);
+        } else {
+            self.task.wake();
+        }
+    }
+}
+
+impl Pooled {
+    pub(crate) async fn handshake(conn: Conn, info: ConnectionInfo) -> hyper::Result<Self> {
+        let (sender, connection) = http1::Builder::new().handshake(conn).await?;
+        let relay = Arc::new(Relay::default());
+        Ok(Self {
+            sender,
+            connection: Some(Box::pin(connection)),
+            relay_waker: Waker::from(Arc::clone(&relay)),
+            relay,
+            info,
+        })
+    }
+
+    /// Drives the connection, then polls `what` (the answer, its body, or
+    /// the connection's readiness), all with the relay's waker; a wake-up
+    /// that comes while they run is taken here, by polling again, rather than
+    /// by rescheduling the task. `cx` is woken by the connection's socket.
+    pub(crate) fn poll_with<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut what: impl FnMut(&mut http1::SendRequest<RequestBody>, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        self.relay.task.register(cx.waker());
+        let mut relayed = Context::from_waker(&self.relay_waker);
+        // Bounded: tokio's cooperative budget, once spent, answers every
+        // poll with a wake-up, which only the scheduler resets.
+        for _ in 0..4 {
+            self.relay.busy.store(true, Ordering::Release);
+            if let Some(connection) = &mut self.connection {
+                if let Poll::Ready(result) = connection.as_mut().poll(&mut relayed) {
+                    self.connection = None;
+                    if let Err(error) = result {
+                        // A pending request receives the error itself; this
+                        // is one the connection had no request to give to.
+                        tracing::debug!(connection = self.info.id(), "connection ended: {error}");
+                    }
+                }
+            }
+            let polled = what(&mut self.sender, &mut relayed);
+            self.relay.busy.store(false, Ordering::Release);
+            if polled.is_ready() {
+                return polled;
+            }
+            if !self.relay.missed.swap(false, Ordering::AcqRel) {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Waits until the connection takes a request.
+    pub(crate) async fn ready(&mut self) -> hyper::Result<()> {
+        std::future::poll_fn(|cx| self.poll_with(cx, |sender, cx| sender.poll_ready(cx))).await
+    }
+}
+
+/// The idle connections of one transport and its clones.
+pub(crate) struct Pool {
+    state: Mutex<State>,
+    max_idle: usize,
+    idle_timeout: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    /// Most recently used last.
+    idle: Vec<(Pooled, Instant)>,
+    /// A task closes connections idle past the timeout while there are any.
+    reaping: bool,
+}
+
+impl Pool {
+    pub(crate) fn new(max_idle: usize, idle_timeout: Duration) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            max_idle,
+            idle_timeout,
+        }
+    }
+
+    /// The most recently used idle connection not known to be closed. (One
+    /// the plugin closed while it sat idle is found out when it is driven
+    /// again.)
+    pub(crate) fn checkout(&self) -> Option<Pooled> {
+        let mut closed = Vec::new();
+        let found = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                let Some((pooled, since)) = state.idle.pop() else {
+                    break None;
+                };
+                if since.elapsed() < self.idle_timeout && !pooled.sender.is_closed() {
+                    break Some(pooled);
+                }
+                closed.push(pooled);
+            }
+        };
+        // Closed outside the lock.
+        drop(closed);
+        found
+    }
+
+    /// Keeps `pooled` for the next call, if there is room.
+    pub(crate) fn checkin(self: &Arc<Self>, pooled: Pooled) {
+        if self.max_idle == 0 || pooled.connection.is_none() {
+            return;
+        }
+        // Idle: nobody to wake.
+        drop(pooled.relay.task.take());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.idle.len() >= self.max_idle {
+            // Full: this one is closed (outside the lock).
+            drop(state);
+            drop(pooled);
+            return;
+        }
+        state.idle.push((pooled, Instant::now()));
+        if !state.reaping {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                state.reaping = true;
+                runtime.spawn(reap(Arc::downgrade(self), self.idle_timeout));
+            }
+        }
+    }
+}
+
+/// Closes connections idle past `timeout`, every `timeout`, until the pool
+/// has none or is gone.
+async fn reap(pool: Weak<Pool>, timeout: Duration) {
+    loop {
+        tokio::time::sleep(timeout).await;
+        let Some(pool) = pool.upgrade() else { return };
+        let (expired, stop) = {
+            let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.idle)
+                .into_iter()
+                .partition(|(_, since)| since.elapsed() >= timeout);
+            state.idle = kept;
+            // Decided under the lock, so a check-in either sees this task
+            // still reaping or starts another.
+            state.reaping = !state.idle.is_empty();
+            (expired, !state.reaping)
+        };
+        if !expired.is_empty() {
+            tracing::debug!(closed = expired.len(), "closed idle connections");
+        }
+        drop(expired);
+        if stop {
+            return;
+        }
+    }
+}
+
+/// A connection lent to one response until its body has been read: the body
+/// drives it, and gives it back at the end.
+pub(crate) struct Lease {
+    pub(crate) pooled: Pooled,
+    pub(crate) pool: Arc<Pool>,
+}
+
+impl Lease {
+    pub(crate) fn give_back(self) {
+        self.pool.checkin(self.pooled);
+    }
+}
