@@ -119,3 +119,9 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     );
     drop(transport);
 }
+
+#[test]
+fn a_response_body_holding_its_connection_is_still_send_and_sync() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<plugin_transport::ResponseBody>();
+}
