@@ -78,11 +78,7 @@ fn main() {
             round: Duration::from_secs(1),
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     runtime.block_on(async {
         if !memory_only {
             storm().await;
@@ -97,15 +93,20 @@ fn main() {
     }
 }
 
+/// The runtime every figure is measured on: two workers, as CI's two cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// N sequential echo calls through `stack` (`full`: Registry -> Client ->
 /// Transport; `bare`: a hyper-util client), after one warm-up call, against
 /// our echo plugin; the process callgrind counts.
 fn instructions_run(stack: &str, calls: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("bench.sock");
