@@ -277,7 +277,7 @@ impl<S: PluginTransport> Client<S> {
     {
         let payload = self.json(method, request)?;
         let span = self.span(method);
-        let started = self.start(method, payload, true);
+        let started = self.start(method, payload, true, self.config.call_timeout);
         let response = self
             .deadline(method, self.config.call_timeout, started)
             .instrument(span)
@@ -336,7 +336,7 @@ impl<S: PluginTransport> Client<S> {
     ) -> Result<Bytes, ClientError> {
         let span = self.span(method);
         let whole = async {
-            let response = self.start(method, payload, false).await?;
+            let response = self.start(method, payload, false, timeout).await?;
             let (parts, body) = response.into_parts();
             if parts.status != StatusCode::OK {
                 return Err(self.status_error(method, parts.status, body).await);
@@ -356,13 +356,20 @@ impl<S: PluginTransport> Client<S> {
         result
     }
 
-    /// Sends the request, retrying per the policy.
+    /// Sends the request, retrying per the policy; `timeout` is the call's,
+    /// for the metrics layer to tell a timeout from a caller giving up.
     async fn start(
         &self,
         method: &str,
         payload: Payload,
         unbounded: bool,
+        timeout: Option<Duration>,
     ) -> Result<Response<S::ResponseBody>, ClientError> {
+        #[cfg(feature = "metrics")]
+        let deadline =
+            timeout.map(|after| crate::metrics::Deadline(tokio::time::Instant::now() + after));
+        #[cfg(not(feature = "metrics"))]
+        let _ = timeout;
         let path = PathAndQuery::try_from(format!("/{method}")).map_err(|e| {
             ClientError::InvalidMethod {
                 plugin: self.plugin.clone(),
@@ -386,7 +393,12 @@ impl<S: PluginTransport> Client<S> {
         };
         let mut body = body;
         loop {
-            let request = self.request(method, path.clone(), body, json, unbounded)?;
+            #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+            let mut request = self.request(method, path.clone(), body, json, unbounded)?;
+            #[cfg(feature = "metrics")]
+            if let Some(deadline) = deadline {
+                request.extensions_mut().insert(deadline);
+            }
             let mut service = self.service.clone();
             let sent = match ServiceExt::ready(&mut service).await {
                 Ok(ready) => ready.call(request).await,

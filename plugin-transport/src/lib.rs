@@ -68,6 +68,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
+//! | `metrics` | off | [`CONNECTIONS_OPEN`], a gauge of each plugin's open connections, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask
@@ -100,6 +101,13 @@ pub use error::TransportError;
 pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};
 pub use target::Target;
 pub use transport::{ResponseFuture, Transport, UNIX_HOST};
+
+/// The gauge of open connections to each plugin (label `plugin`), kept with
+/// the `metrics` feature: every connection counts from its handshake until it
+/// closes, idle in the pool or in use. Every metric the crates record is in
+/// [one table](https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/observability.md#metrics).
+#[cfg(feature = "metrics")]
+pub const CONNECTIONS_OPEN: &str = "plugin_host_connections_open";
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -42,6 +42,30 @@ pub(crate) struct Pooled {
     relay: Arc<Relay>,
     relay_waker: Waker,
     pub(crate) info: ConnectionInfo,
+    /// Counted in `plugin_host_connections_open` while the connection lives.
+    #[cfg(feature = "metrics")]
+    _open: OpenConnection,
+}
+
+/// One open connection in the `plugin_host_connections_open` gauge, for as
+/// long as it lives.
+#[cfg(feature = "metrics")]
+struct OpenConnection(metrics::Gauge);
+
+#[cfg(feature = "metrics")]
+impl OpenConnection {
+    fn new(plugin: &metrics::SharedString) -> Self {
+        let gauge = metrics::gauge!(crate::CONNECTIONS_OPEN, "plugin" => plugin.clone());
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// Forwards wake-ups to the task the connection is lent to, and none while it
@@ -74,7 +98,11 @@ impl Wake for Relay {
 }
 
 impl Pooled {
-    pub(crate) async fn handshake(conn: Conn, info: ConnectionInfo) -> hyper::Result<Self> {
+    pub(crate) async fn handshake(
+        conn: Conn,
+        info: ConnectionInfo,
+        #[cfg(feature = "metrics")] plugin: &metrics::SharedString,
+    ) -> hyper::Result<Self> {
         let (sender, connection) = http1::Builder::new().handshake(conn).await?;
         let relay = Arc::new(Relay::default());
         Ok(Self {
@@ -83,6 +111,8 @@ impl Pooled {
             relay_waker: Waker::from(Arc::clone(&relay)),
             relay,
             info,
+            #[cfg(feature = "metrics")]
+            _open: OpenConnection::new(plugin),
         })
     }
 

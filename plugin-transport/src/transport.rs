@@ -63,6 +63,9 @@ struct Shared {
     /// The `Host` header: Docker's on unix sockets, `host:port` on TCP.
     host: http::HeaderValue,
     config: TransportConfig,
+    /// The `plugin` label of the transport's metrics.
+    #[cfg(feature = "metrics")]
+    label: metrics::SharedString,
 }
 
 impl fmt::Debug for Transport {
@@ -107,6 +110,8 @@ impl Transport {
             shared: Arc::new(Shared {
                 connector,
                 pool: Arc::new(Pool::new(config.pool_max_idle, config.pool_idle_timeout)),
+                #[cfg(feature = "metrics")]
+                label: metrics::SharedString::from(target.name().as_str().to_owned()),
                 target,
                 host,
                 config: config.clone(),
@@ -253,8 +258,13 @@ impl Shared {
             .connect()
             .await
             .map_err(|e| connect_error(&self.target, &e))?;
-        Pooled::handshake(conn, info)
-            .await
+        Pooled::handshake(
+            conn,
+            info,
+            #[cfg(feature = "metrics")]
+            &self.label,
+        )
+        .await
             .map_err(|e| request_error(&self.target, e))
     }
 
