@@ -79,11 +79,16 @@ pub enum Outcome {
     /// The caller stopped waiting before the call ended (the call was
     /// dropped), before any deadline the client set.
     Cancelled,
+    /// The answer could not be decoded, or the request could not be made
+    /// (reported for a [`ClientError`](crate::ClientError) only: the layer
+    /// does not decode).
+    Invalid,
 }
 
 impl Outcome {
     /// The label value: `ok`, `plugin_error`, `not_implemented`, `connect`,
-    /// `timeout`, `tls`, `body_too_large`, `transport` or `cancelled`.
+    /// `timeout`, `tls`, `body_too_large`, `transport`, `cancelled` or
+    /// `invalid`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -95,6 +100,7 @@ impl Outcome {
             Self::BodyTooLarge => "body_too_large",
             Self::Transport => "transport",
             Self::Cancelled => "cancelled",
+            Self::Invalid => "invalid",
         }
     }
 
@@ -116,6 +122,20 @@ impl Outcome {
             Some(e) if e.is_connect() => Self::Connect,
             Some(e) if e.is_body_too_large() => Self::BodyTooLarge,
             _ => Self::Transport,
+        }
+    }
+}
+
+impl Outcome {
+    /// The outcome a client's error stands for.
+    pub fn of_client_error(error: &crate::ClientError) -> Self {
+        use crate::ClientError;
+        match error {
+            ClientError::Status { status, .. } => Self::of_status(*status),
+            ClientError::Reported { .. } => Self::PluginError,
+            ClientError::Timeout { .. } => Self::Timeout,
+            ClientError::Transport { source, .. } => Self::of_error(source.as_ref()),
+            _ => Self::Invalid,
         }
     }
 }

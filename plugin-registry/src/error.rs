@@ -86,6 +86,13 @@ pub enum RegistryError {
         source: Arc<DiscoveryError>,
     },
 
+    /// [`events`](crate::Registry::events) needs a watch of the plugin
+    /// directories, and it could not start.
+    EventWatch {
+        /// The discovery error.
+        source: Arc<DiscoveryError>,
+    },
+
     /// The activation was abandoned (its task ended without an answer).
     Interrupted {
         /// The plugin.
@@ -120,6 +127,9 @@ impl std::fmt::Display for RegistryError {
                 )
             }
             Self::Watch { name, .. } => write!(f, "cannot wait for plugin {:?}", name.as_str()),
+            Self::EventWatch { .. } => {
+                f.write_str("cannot watch the plugin directories for events")
+            }
             Self::Interrupted { name } => write!(
                 f,
                 "activating plugin {:?} was interrupted; try again",
@@ -137,7 +147,7 @@ impl std::error::Error for RegistryError {
             Self::NotFound { source, .. } | Self::Descriptor { source, .. } => source.source(),
             Self::Setup { source, .. } => source.source(),
             Self::Activation { source, .. } => Some(source.as_ref()),
-            Self::Watch { source, .. } => Some(source.as_ref()),
+            Self::Watch { source, .. } | Self::EventWatch { source } => Some(source.as_ref()),
             Self::DoesNotImplement { .. } | Self::WaitTimeout { .. } | Self::Interrupted { .. } => {
                 None
             }
@@ -157,7 +167,7 @@ impl RegistryError {
     /// The plugin the error is about (`None` for a name that is not valid).
     pub fn name(&self) -> Option<&PluginName> {
         match self {
-            Self::InvalidName { .. } => None,
+            Self::InvalidName { .. } | Self::EventWatch { .. } => None,
             Self::NotFound { name, .. }
             | Self::Descriptor { name, .. }
             | Self::Setup { name, .. }

@@ -76,19 +76,27 @@
     )
 )]
 mod error;
+mod events;
 mod handlers;
+mod health;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 mod plugin;
+mod record;
 mod registry;
 mod service;
 
 pub use error::RegistryError;
+pub use events::{RegistryEvent, RegistryEvents, StaleReason};
+pub use health::{Health, HealthProbe};
 pub use plugin::Plugin;
 pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryPolicy};
 pub use plugin_discovery::Discovery;
 pub use plugin_spec::{AsPluginName, PluginName};
 pub use plugin_transport::{ResponseBody, TransportConfig};
 pub use registry::{GetAll, Registry, RegistryBuilder};
-pub use service::{PluginFuture, PluginService};
+pub use service::{PluginBody, PluginFuture, PluginService};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

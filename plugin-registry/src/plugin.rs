@@ -4,13 +4,14 @@ use std::collections::HashSet;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plugin_client::{Client, Manifest};
 use plugin_spec::{Address, PluginName, PluginSpec};
 
-use crate::service::PluginService;
+use crate::events::StaleReason;
+use crate::health::{Health, HealthCell};
+use crate::service::{PluginService, Shared};
 
 /// An activated plugin: its spec, its manifest, and a client to call it.
 /// Cheap to clone.
@@ -24,8 +25,9 @@ struct Inner {
     manifest: Manifest,
     client: Client<PluginService>,
     generation: u64,
-    stale: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     identity: Identity,
+    health: HealthCell,
     /// Handlers (by id) already run for this activation.
     handled: Mutex<HashSet<u64>>,
 }
@@ -47,8 +49,9 @@ impl Plugin {
         manifest: Manifest,
         client: Client<PluginService>,
         generation: u64,
-        stale: Arc<AtomicBool>,
+        shared: Arc<Shared>,
         identity: Identity,
+        health: Health,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,8 +59,9 @@ impl Plugin {
                 manifest,
                 client,
                 generation,
-                stale,
+                shared,
                 identity,
+                health: HealthCell::new(health),
                 handled: Mutex::new(HashSet::new()),
             }),
         }
@@ -110,8 +114,42 @@ impl Plugin {
     /// Whether the registry will activate it again on the next `get`: a call
     /// could not connect, or its socket or descriptor changed on disk.
     pub fn is_stale(&self) -> bool {
-        self.inner.stale.load(Ordering::Acquire)
-            || Identity::of(&self.inner.spec) != self.inner.identity
+        self.inner.shared.is_stale() || Identity::of(&self.inner.spec) != self.inner.identity
+    }
+
+    /// Its health, as the registry's probes last saw it
+    /// ([`Health::Unprobed`] unless the registry has a
+    /// [`health_probe`](crate::RegistryBuilder::health_probe)). An unhealthy
+    /// plugin is still returned by `get`: health is reported, not acted on.
+    pub fn health(&self) -> Health {
+        self.inner.health.get()
+    }
+
+    /// Like [`is_stale`](Self::is_stale), and marks it stale (telling
+    /// subscribers) when its files changed.
+    pub(crate) fn check_stale(&self) -> bool {
+        if self.inner.shared.is_stale() {
+            return true;
+        }
+        let now = Identity::of(&self.inner.spec);
+        if now == self.inner.identity {
+            return false;
+        }
+        let reason = if now.source.is_none() {
+            StaleReason::Removed
+        } else {
+            StaleReason::Changed
+        };
+        self.inner.shared.mark_stale(reason);
+        true
+    }
+
+    pub(crate) fn events(&self) -> &crate::events::Events {
+        &self.inner.shared.events
+    }
+
+    pub(crate) fn health_cell(&self) -> &HealthCell {
+        &self.inner.health
     }
 
     pub(crate) fn generation(&self) -> u64 {

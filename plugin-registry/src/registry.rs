@@ -1,10 +1,10 @@
 //! `Registry`: discovery, single activation, caching, handlers, staleness.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,9 +18,11 @@ use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
 use crate::error::RegistryError;
+use crate::events::{Events, RegistryEvent, RegistryEvents};
 use crate::handlers::{self, Handler, Handlers};
+use crate::health::{Health, HealthProbe};
 use crate::plugin::{Identity, Plugin};
-use crate::service::{Layered, PluginService};
+use crate::service::{Layered, PluginService, Shared};
 
 type Outcome = Option<Result<Plugin, RegistryError>>;
 type LayerFn = Arc<dyn Fn(Transport) -> Layered + Send + Sync>;
@@ -66,6 +68,21 @@ struct Inner {
     plugins: Mutex<HashMap<PluginName, Entry>>,
     handlers: Mutex<Handlers>,
     generation: AtomicU64,
+    events: Events,
+    seen: Mutex<Seen>,
+    /// Whether a discovery watch feeds the events (while anyone subscribes).
+    watching: Mutex<bool>,
+    probe: Option<HealthProbe>,
+    call_metrics: bool,
+}
+
+/// The names the registry has told subscribers of.
+#[derive(Default)]
+struct Seen {
+    /// Discovered and not removed since.
+    present: HashSet<PluginName>,
+    /// Activated at least once.
+    activated: HashSet<PluginName>,
 }
 
 #[derive(Clone)]
@@ -99,6 +116,9 @@ pub struct RegistryBuilder {
     transport: TransportConfig,
     layer: Option<LayerFn>,
     get_all_concurrency: usize,
+    event_capacity: usize,
+    probe: Option<HealthProbe>,
+    call_metrics: bool,
 }
 
 impl fmt::Debug for RegistryBuilder {
@@ -109,6 +129,9 @@ impl fmt::Debug for RegistryBuilder {
             .field("transport", &self.transport)
             .field("layered", &self.layer.is_some())
             .field("get_all_concurrency", &self.get_all_concurrency)
+            .field("event_capacity", &self.event_capacity)
+            .field("probe", &self.probe)
+            .field("call_metrics", &self.call_metrics)
             .finish()
     }
 }
@@ -167,6 +190,34 @@ impl RegistryBuilder {
         self
     }
 
+    /// How many events are kept for a subscriber of
+    /// [`events`](Registry::events) that falls behind (default 1024); past
+    /// that it gets a [`RegistryEvent::Missed`].
+    #[must_use]
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.event_capacity = events.max(1);
+        self
+    }
+
+    /// Probes every active plugin's health on an interval (off by default:
+    /// Docker's protocol has no health method). See [`HealthProbe`].
+    #[must_use]
+    pub fn health_probe(mut self, probe: HealthProbe) -> Self {
+        self.probe = Some(probe);
+        self
+    }
+
+    /// Whether every call through the registry's plugins is recorded in
+    /// `plugin_host_calls_total` and `plugin_host_call_duration_seconds`
+    /// (default: yes). The registry's other metrics are recorded either way.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    #[must_use]
+    pub fn call_metrics(mut self, record: bool) -> Self {
+        self.call_metrics = record;
+        self
+    }
+
     /// The registry.
     pub fn build(self) -> Registry {
         Registry {
@@ -179,6 +230,11 @@ impl RegistryBuilder {
                 plugins: Mutex::new(HashMap::new()),
                 handlers: Mutex::new(Handlers::default()),
                 generation: AtomicU64::new(0),
+                events: Events::new(self.event_capacity),
+                seen: Mutex::new(Seen::default()),
+                watching: Mutex::new(false),
+                probe: self.probe,
+                call_metrics: self.call_metrics,
             }),
         }
     }
@@ -209,6 +265,9 @@ impl Registry {
             transport: TransportConfig::default(),
             layer: None,
             get_all_concurrency: 32,
+            event_capacity: 1024,
+            probe: None,
+            call_metrics: cfg!(feature = "metrics"),
         }
     }
 
@@ -236,6 +295,67 @@ impl Registry {
         let name = checked(&name)?;
         let plugin = self.activated(&name, None, None).await?;
         implementing(plugin, iface)
+    }
+
+    /// The plugin `name`, activated, whatever it implements (as
+    /// [`get`](Self::get) without the subsystem check).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), but never [`RegistryError::DoesNotImplement`].
+    pub async fn activate(&self, name: impl AsPluginName) -> Result<Plugin, RegistryError> {
+        let name = checked(&name)?;
+        self.activated(&name, None, None).await
+    }
+
+    /// A subscription to what happens to plugins from now on: discovered,
+    /// activated (with the manifest), activation failed, marked stale,
+    /// re-activated, removed, health changed ([`RegistryEvent`]).
+    ///
+    /// While anyone subscribes, the registry watches the plugin directories
+    /// (discovery's watch, driven by file events): it reports each plugin
+    /// present when the watch starts, and each one that appears or goes, as
+    /// `Discovered` and `Removed`, and marks an active plugin stale at once
+    /// when its socket or descriptor changes. A subscriber that falls behind
+    /// does not slow the registry: it gets a [`RegistryEvent::Missed`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use plugin_registry::{Discovery, Registry, RegistryEvent};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let _sshfs = plugin_server::PluginServer::new("sshfs".parse()?)
+    /// #     .implements("VolumeDriver")
+    /// #     .serve_unix(dir.path().join("sshfs.sock"))?;
+    ///
+    /// let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    /// let mut events = registry.events()?;
+    /// assert!(matches!(events.next().await, Some(RegistryEvent::Discovered { spec }) if spec.name() == "sshfs"));
+    /// registry.activate("sshfs").await?;
+    /// assert!(matches!(events.next().await, Some(RegistryEvent::Activated { generation: 1, .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`RegistryError::EventWatch`] when the watch of the plugin directories
+    /// cannot start.
+    pub fn events(&self) -> Result<RegistryEvents, RegistryError> {
+        let mut watching = lock(&self.inner.watching);
+        let receiver = self.inner.events.subscribe();
+        if !*watching {
+            let watch =
+                self.inner
+                    .discovery
+                    .watch()
+                    .map_err(|source| RegistryError::EventWatch {
+                        source: Arc::new(source),
+                    })?;
+            for spec in watch.snapshot() {
+                self.discovered(spec);
+            }
+            tokio::spawn(watch_events(Arc::downgrade(&self.inner), watch));
+            *watching = true;
+        }
+        Ok(RegistryEvents { receiver })
     }
 
     /// Like [`get`](Self::get), but when the plugin is not there yet, or its
@@ -364,7 +484,7 @@ impl Registry {
         loop {
             let current = lock(&self.inner.plugins).get(name).cloned();
             let seen = match current {
-                Some(Entry::Active(plugin)) if !plugin.is_stale() => return Ok(plugin),
+                Some(Entry::Active(plugin)) if !plugin.check_stale() => return Ok(plugin),
                 Some(Entry::Active(plugin)) => Some(plugin.generation()),
                 Some(Entry::Activating(receiver)) => {
                     if let Some(outcome) = self.wait(name, receiver).await {
@@ -389,10 +509,12 @@ impl Registry {
                 }
                 plugins.insert(name.clone(), Entry::Activating(receiver.clone()));
             }
-            tokio::spawn(
-                self.clone()
-                    .activate(name.clone(), hint.clone(), retry.cloned(), sender),
-            );
+            tokio::spawn(self.clone().run_activation(
+                name.clone(),
+                hint.clone(),
+                retry.cloned(),
+                sender,
+            ));
             if let Some(outcome) = self.wait(name, receiver).await {
                 return outcome;
             }
@@ -420,7 +542,7 @@ impl Registry {
 
     /// One activation: lookup, client, `Plugin.Activate`, cache, handlers;
     /// then every waiter gets the outcome.
-    async fn activate(
+    async fn run_activation(
         self,
         name: PluginName,
         hint: Option<PluginSpec>,
@@ -436,12 +558,53 @@ impl Registry {
         match &outcome {
             Ok(plugin) => {
                 span.record("result", "ok");
+                crate::record::activation(&name, "ok");
                 lock(&self.inner.plugins).insert(name.clone(), Entry::Active(plugin.clone()));
+                let again = !lock(&self.inner.seen).activated.insert(name.clone());
+                let (manifest, generation) = (plugin.manifest(), plugin.generation());
+                if again {
+                    crate::record::reactivation(&name);
+                }
+                self.inner.events.emit(|| {
+                    let (name, manifest) = (name.clone(), manifest.clone());
+                    if again {
+                        RegistryEvent::Reactivated {
+                            name,
+                            manifest,
+                            generation,
+                        }
+                    } else {
+                        RegistryEvent::Activated {
+                            name,
+                            manifest,
+                            generation,
+                        }
+                    }
+                });
+                if let Some(probe) = &self.inner.probe {
+                    crate::record::healthy(&name, true);
+                    tokio::spawn(
+                        probing(Arc::downgrade(&self.inner), plugin.clone(), probe.clone())
+                            .instrument(
+                                tracing::debug_span!("plugin.probe", plugin = %name, generation),
+                            ),
+                    );
+                }
                 let applicable = lock(&self.inner.handlers).for_plugin(plugin);
                 handlers::run(plugin, applicable).instrument(span).await;
             }
             Err(error) => {
                 span.record("result", tracing::field::display(error));
+                crate::record::activation(&name, activation_outcome(error));
+                if error.is_not_found() && lock(&self.inner.seen).present.remove(&name) {
+                    self.inner
+                        .events
+                        .emit(|| RegistryEvent::Removed { name: name.clone() });
+                }
+                self.inner.events.emit(|| RegistryEvent::ActivationFailed {
+                    name: name.clone(),
+                    error: error.clone(),
+                });
                 let mut plugins = lock(&self.inner.plugins);
                 if let Some(Entry::Activating(current)) = plugins.get(&name) {
                     if current.same_channel(&sender.subscribe()) {
@@ -451,6 +614,15 @@ impl Registry {
             }
         }
         sender.send_replace(Some(outcome));
+    }
+
+    /// Tells subscribers of a plugin not seen before (or seen removed).
+    fn discovered(&self, spec: &PluginSpec) {
+        if lock(&self.inner.seen).present.insert(spec.name().clone()) {
+            self.inner
+                .events
+                .emit(|| RegistryEvent::Discovered { spec: spec.clone() });
+        }
     }
 
     async fn activate_once(
@@ -470,6 +642,7 @@ impl Registry {
                     .map_err(|e| lookup_error(name, e))?
             }
         };
+        self.discovered(&spec);
         let identity = Identity::of(&spec);
         let transport = Transport::for_spec(&spec, &self.inner.transport).map_err(|e| {
             RegistryError::Setup {
@@ -477,10 +650,14 @@ impl Registry {
                 source: Arc::new(e),
             }
         })?;
-        let stale = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::new(
+            name.clone(),
+            self.inner.events.clone(),
+            self.inner.call_metrics,
+        ));
         let service = match &self.inner.layer {
-            Some(layer) => PluginService::layered(layer(transport), Arc::clone(&stale)),
-            None => PluginService::plain(transport, Arc::clone(&stale)),
+            Some(layer) => PluginService::layered(layer(transport), Arc::clone(&shared)),
+            None => PluginService::plain(transport, Arc::clone(&shared)),
         };
         let client = Client::new(name.clone(), service).with_config(self.inner.client.clone());
         let activating = match retry {
@@ -495,9 +672,167 @@ impl Registry {
                 source: Arc::new(e),
             })?;
         tracing::debug!(implements = ?manifest.implements(), "activated");
+        shared.activated();
+        let health = if self.inner.probe.is_some() {
+            Health::Healthy
+        } else {
+            Health::Unprobed
+        };
         Ok(Plugin::new(
-            spec, manifest, client, generation, stale, identity,
+            spec, manifest, client, generation, shared, identity, health,
         ))
+    }
+}
+
+/// Feeds discovery's watch into the events while anyone subscribes.
+async fn watch_events(registry: Weak<Inner>, mut watch: plugin_discovery::Watch) {
+    loop {
+        let event = {
+            let Some(inner) = registry.upgrade() else {
+                return;
+            };
+            let events = inner.events.clone();
+            drop(inner);
+            tokio::select! {
+                event = watch.next_event() => Some(event),
+                () = events.unwatched() => None,
+            }
+        };
+        let Some(inner) = registry.upgrade() else {
+            return;
+        };
+        let registry = Registry { inner };
+        match event {
+            Some(Some(WatchEvent::Added(spec))) => registry.discovered(&spec),
+            Some(Some(WatchEvent::Changed(spec))) => {
+                registry.check_active(spec.name());
+                registry.discovered(&spec);
+            }
+            Some(Some(WatchEvent::Removed(name))) => {
+                registry.check_active(&name);
+                if lock(&registry.inner.seen).present.remove(&name) {
+                    registry
+                        .inner
+                        .events
+                        .emit(|| RegistryEvent::Removed { name: name.clone() });
+                }
+            }
+            Some(Some(_)) => {}
+            Some(None) => {
+                tracing::warn!(
+                    "the watch of the plugin directories stopped; events now come only from the registry's own calls"
+                );
+                *lock(&registry.inner.watching) = false;
+                return;
+            }
+            None => {
+                // Nobody listens: stop, unless someone subscribed meanwhile.
+                let mut watching = lock(&registry.inner.watching);
+                if registry.inner.events.receiver_count() == 0 {
+                    *watching = false;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// Marks the active plugin `name` stale if its files are no longer the
+    /// ones it was activated from (a watch event may come after the
+    /// activation it caused).
+    fn check_active(&self, name: &PluginName) {
+        let active = match lock(&self.inner.plugins).get(name) {
+            Some(Entry::Active(plugin)) => Some(plugin.clone()),
+            _ => None,
+        };
+        if let Some(plugin) = active {
+            plugin.check_stale();
+        }
+    }
+}
+
+/// Probes `plugin` while it is the registry's active instance of its name.
+async fn probing(registry: Weak<Inner>, plugin: Plugin, probe: HealthProbe) {
+    let name = plugin.name().clone();
+    let client = {
+        let Some(inner) = registry.upgrade() else {
+            return;
+        };
+        // A new connection each time: an idle one says nothing of whether
+        // the plugin still accepts.
+        let config = inner.transport.clone().pool_max_idle(0);
+        match Transport::for_spec(plugin.spec(), &config) {
+            Ok(transport) => Client::new(name.clone(), transport).with_config(
+                inner
+                    .client
+                    .clone()
+                    .activation_timeout(Some(probe.deadline))
+                    .retry(RetryPolicy::none()),
+            ),
+            Err(error) => {
+                tracing::warn!("cannot probe the plugin: {error}");
+                return;
+            }
+        }
+    };
+    let early = {
+        use tower::util::rng::{HasherRng, Rng};
+        probe
+            .interval
+            .mul_f64(probe.jitter * HasherRng::default().next_f64())
+    };
+    let first = tokio::time::Instant::now() + probe.interval.saturating_sub(early);
+    let mut ticks = tokio::time::interval_at(first, probe.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failed = 0u32;
+    loop {
+        ticks.tick().await;
+        let Some(inner) = registry.upgrade() else {
+            return;
+        };
+        let current = matches!(lock(&inner.plugins).get(&name),
+            Some(Entry::Active(active)) if active.generation() == plugin.generation());
+        if !current {
+            return;
+        }
+        drop(inner);
+        let answered = tokio::time::timeout(probe.deadline, client.activate()).await;
+        let ok = matches!(answered, Ok(Ok(_)));
+        crate::record::probe(&name, ok);
+        let health = if ok {
+            failed = 0;
+            Health::Healthy
+        } else {
+            failed = failed.saturating_add(1);
+            tracing::debug!(failed, "health probe failed");
+            if failed < probe.failures {
+                continue;
+            }
+            Health::Unhealthy
+        };
+        if plugin.health_cell().set(health) {
+            tracing::info!(%health, "plugin health changed");
+            crate::record::healthy(&name, health == Health::Healthy);
+            plugin.events().emit(|| RegistryEvent::HealthChanged {
+                name: name.clone(),
+                health,
+            });
+        }
+    }
+}
+
+/// The `outcome` label of a failed activation.
+fn activation_outcome(error: &RegistryError) -> &'static str {
+    match error {
+        RegistryError::NotFound { .. } => "not_found",
+        RegistryError::Descriptor { .. } => "descriptor",
+        RegistryError::Setup { .. } => "setup",
+        #[cfg(feature = "metrics")]
+        RegistryError::Activation { source, .. } => {
+            plugin_client::metrics::Outcome::of_client_error(source.as_ref()).as_str()
+        }
+        _ => "failed",
     }
 }
 

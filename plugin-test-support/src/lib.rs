@@ -8,7 +8,7 @@
 //! | [`http`] | raw HTTP/1.1 over unix sockets: send exact bytes and parse the answer, or answer exact bytes and record the request |
 //! | [`errors`] | an error's chain of causes as a reader sees it, and the check that no sentence in it repeats |
 //! | [`memory`] | this process's resident memory, for the memory-bound tests |
-//! | [`metrics`] | metrics-util's debugging recorder for one thread, read back as totals by name and labels |
+//! | [`metrics`] | a metrics recorder for one thread (metrics-util's registry), read back by name and labels |
 //!
 //! It is for tests: a function that cannot do its job panics with a message
 //! saying what failed, as an assertion does.

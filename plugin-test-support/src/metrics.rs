@@ -1,10 +1,11 @@
-//! A metrics recorder for tests: metrics-util's debugging recorder, installed
-//! for the current thread, read back as totals.
+//! A metrics recorder for tests, installed for the current thread and read
+//! back by name and labels.
 //!
-//! The debugging recorder's snapshots reset what they read; [`Recorder`]
-//! adds every snapshot to running totals, so a gauge's value and a counter's
-//! count are what the code under test recorded since the recorder was
-//! installed. Use a `current_thread` runtime: the recorder is the thread's.
+//! It keeps what it is given in metrics-util's registry with atomic storage,
+//! and reading never resets anything (metrics-util's debugging recorder
+//! resets gauges and counters at each snapshot, so a gauge read twice in a
+//! test would be wrong). Use a `current_thread` runtime: the recorder is the
+//! thread's.
 //!
 //! ```
 //! use plugin_test_support::metrics::Recorder;
@@ -12,14 +13,22 @@
 //! let recorder = Recorder::new();
 //! let _installed = recorder.install();
 //! metrics::counter!("plugin_host_calls_total", "plugin" => "sshfs").increment(2);
+//! metrics::gauge!("plugin_host_healthy", "plugin" => "sshfs").set(1.0);
+//! metrics::gauge!("plugin_host_healthy", "plugin" => "sshfs").set(0.0);
 //! assert_eq!(recorder.counter("plugin_host_calls_total", &[("plugin", "sshfs")]), 2);
-//! assert_eq!(recorder.keys(), ["plugin_host_calls_total{plugin=\"sshfs\"}"]);
+//! assert_eq!(recorder.gauge("plugin_host_healthy", &[("plugin", "sshfs")]), 0.0);
+//! assert_eq!(
+//!     recorder.keys(),
+//!     ["plugin_host_calls_total{plugin=\"sshfs\"}", "plugin_host_healthy{plugin=\"sshfs\"}"]
+//! );
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use metrics_util::registry::{AtomicStorage, Registry};
 
 /// What was recorded under one name and set of labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,15 +37,13 @@ pub enum Recorded {
     Counter(u64),
     /// A gauge's value.
     Gauge(f64),
-    /// A histogram's samples, in the order recorded.
+    /// A histogram's samples.
     Histogram(Vec<f64>),
 }
 
-/// A thread-local debugging recorder with running totals.
+/// A recorder that keeps everything, for one thread.
 pub struct Recorder {
-    recorder: DebuggingRecorder,
-    snapshotter: Snapshotter,
-    totals: Mutex<BTreeMap<String, Recorded>>,
+    registry: Arc<Registry<Key, AtomicStorage>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -51,32 +58,49 @@ impl Default for Recorder {
     }
 }
 
+impl metrics::Recorder for Recorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.registry
+            .get_or_create_counter(key, |c| Counter::from_arc(Arc::clone(c)))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        self.registry
+            .get_or_create_gauge(key, |g| Gauge::from_arc(Arc::clone(g)))
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        self.registry
+            .get_or_create_histogram(key, |h| Histogram::from_arc(Arc::clone(h)))
+    }
+}
+
 impl Recorder {
     /// A recorder, not installed yet.
     pub fn new() -> Self {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
         Self {
-            recorder,
-            snapshotter,
-            totals: Mutex::new(BTreeMap::new()),
+            registry: Arc::new(Registry::atomic()),
         }
     }
 
     /// Records this thread's metrics until the guard drops.
     pub fn install(&self) -> metrics::LocalRecorderGuard<'_> {
-        metrics::set_default_local_recorder(&self.recorder)
+        metrics::set_default_local_recorder(self)
     }
 
     /// Every name and label set recorded, as `name{label="value",...}`
     /// (labels sorted), sorted.
     pub fn keys(&self) -> Vec<String> {
-        self.totals().keys().cloned().collect()
+        self.all().into_keys().collect()
     }
 
     /// What was recorded under `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<Recorded> {
-        self.totals().get(&key(name, labels)).cloned()
+        self.all().remove(&key(name, labels))
     }
 
     /// A counter's total (0 if never recorded).
@@ -107,48 +131,34 @@ impl Recorder {
     /// `label="value",...`, sorted.
     pub fn counters(&self, name: &str) -> Vec<(String, u64)> {
         let prefix = format!("{name}{{");
-        self.totals()
-            .iter()
+        self.all()
+            .into_iter()
             .filter_map(|(k, v)| match v {
                 Recorded::Counter(n) => k
                     .strip_prefix(&prefix)
                     .and_then(|rest| rest.strip_suffix('}'))
-                    .map(|labels| (labels.to_owned(), *n)),
+                    .map(|labels| (labels.to_owned(), n)),
                 _ => None,
             })
             .collect()
     }
 
-    fn totals(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Recorded>> {
-        let mut totals = self
-            .totals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (composite, _, _, value) in self.snapshotter.snapshot().into_vec() {
-            let key_ = composite.key();
-            let labels: Vec<(&str, &str)> = key_.labels().map(|l| (l.key(), l.value())).collect();
-            let entry = key(key_.name(), &labels);
-            match (totals.get_mut(&entry), value) {
-                (Some(Recorded::Counter(n)), DebugValue::Counter(more)) => *n += more,
-                (Some(Recorded::Gauge(v)), DebugValue::Gauge(more)) => *v += more.0,
-                (Some(Recorded::Histogram(v)), DebugValue::Histogram(more)) => {
-                    v.extend(more.into_iter().map(|x| x.0));
-                }
-                (_, value) => {
-                    totals.insert(
-                        entry,
-                        match value {
-                            DebugValue::Counter(n) => Recorded::Counter(n),
-                            DebugValue::Gauge(v) => Recorded::Gauge(v.0),
-                            DebugValue::Histogram(v) => {
-                                Recorded::Histogram(v.into_iter().map(|x| x.0).collect())
-                            }
-                        },
-                    );
-                }
-            }
-        }
-        totals
+    fn all(&self) -> BTreeMap<String, Recorded> {
+        let mut all = BTreeMap::new();
+        let name = |k: &Key| {
+            let labels: Vec<(&str, &str)> = k.labels().map(|l| (l.key(), l.value())).collect();
+            key(k.name(), &labels)
+        };
+        self.registry.visit_counters(|k, c| {
+            all.insert(name(k), Recorded::Counter(c.load(Ordering::SeqCst)));
+        });
+        self.registry.visit_gauges(|k, g| {
+            all.insert(name(k), Recorded::Gauge(f64::from_bits(g.load(Ordering::SeqCst))));
+        });
+        self.registry.visit_histograms(|k, h| {
+            all.insert(name(k), Recorded::Histogram(h.data()));
+        });
+        all
     }
 }
 

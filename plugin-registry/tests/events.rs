@@ -1,0 +1,170 @@
+//! Registry events: what happens to plugins, in order, as a subscriber sees it;
+//! real plugins on unix sockets in a temp dir, and discovery's real watch.
+
+mod support;
+
+use std::time::Duration;
+
+use plugin_registry::{ClientConfig, Registry, RegistryEvent, RegistryEvents, RetryPolicy};
+use support::{Counted, Dir, name};
+
+/// The next event, or a failure naming what was awaited (a bound so that a
+/// broken build fails instead of hanging; never a synchronisation).
+async fn next(events: &mut RegistryEvents, awaited: &str) -> RegistryEvent {
+    tokio::time::timeout(Duration::from_secs(20), events.next())
+        .await
+        .unwrap_or_else(|_| panic!("no event came; awaited {awaited}"))
+        .expect("the registry is alive")
+}
+
+/// The event's kind, plugin and details that tell one from another.
+fn describe(event: &RegistryEvent) -> String {
+    let name = event.name().map_or("-", |n| n.as_str());
+    match event {
+        RegistryEvent::Activated {
+            manifest,
+            generation,
+            ..
+        }
+        | RegistryEvent::Reactivated {
+            manifest,
+            generation,
+            ..
+        } => {
+            format!(
+                "{} {name} #{generation} {:?}",
+                event.kind(),
+                manifest.implements()
+            )
+        }
+        RegistryEvent::Stale { reason, .. } => format!("stale {name} {reason}"),
+        RegistryEvent::HealthChanged { health, .. } => format!("health {name} {health}"),
+        RegistryEvent::Missed { count } => format!("missed {count}"),
+        _ => format!("{} {name}", event.kind()),
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_killed_and_restarted_is_stale_then_reactivated() {
+    let dir = Dir::new();
+    let registry: Registry = dir.registry();
+    let first = Counted::new("vol", &["VolumeDriver"]);
+    let serving = first.serve(&dir, "vol");
+    let mut events = registry.events().unwrap();
+    assert_eq!(
+        describe(&next(&mut events, "discovered").await),
+        "discovered vol"
+    );
+
+    registry.get("vol", "VolumeDriver").await.unwrap();
+    assert_eq!(
+        describe(&next(&mut events, "activated").await),
+        r#"activated vol #1 ["VolumeDriver"]"#
+    );
+
+    // Killed: its socket goes, and the watch tells at once.
+    serving.shutdown().await;
+    assert_eq!(
+        describe(&next(&mut events, "stale").await),
+        "stale vol removed"
+    );
+    assert_eq!(describe(&next(&mut events, "removed").await), "removed vol");
+
+    // Restarted, implementing more: found again, and activated again.
+    let second = Counted::new("vol", &["VolumeDriver", "IpamDriver"]);
+    let _serving = second.serve(&dir, "vol");
+    assert_eq!(
+        describe(&next(&mut events, "discovered again").await),
+        "discovered vol"
+    );
+    let plugin = registry.get("vol", "IpamDriver").await.unwrap();
+    assert_eq!(
+        describe(&next(&mut events, "reactivated").await),
+        r#"reactivated vol #2 ["VolumeDriver", "IpamDriver"]"#
+    );
+    assert_eq!((first.activations(), second.activations()), (1, 1));
+    assert!(!plugin.is_stale());
+    assert!(events.try_next().is_none(), "no other event");
+}
+
+#[tokio::test]
+async fn a_failed_call_marks_the_plugin_stale_once_and_a_failed_activation_is_told() {
+    let dir = Dir::new();
+    // No retries: a TCP refusal is otherwise retried for about 2 s.
+    let registry = Registry::builder(dir.discovery())
+        .client_config(ClientConfig::new().retry(RetryPolicy::none()))
+        .build();
+    // A TCP plugin behind a descriptor the test owns: stopping the plugin
+    // leaves the descriptor as it is, so only the failed call can tell.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let plugin = Counted::new("vol", &["VolumeDriver"]);
+    let serving = plugin
+        .server
+        .serve_tcp("127.0.0.1:0", elsewhere.path())
+        .unwrap();
+    std::fs::write(
+        dir.dir.path().join("vol.spec"),
+        format!("{}\n", serving.address()),
+    )
+    .unwrap();
+    let mut events = registry.events().unwrap();
+    assert_eq!(
+        describe(&next(&mut events, "discovered").await),
+        "discovered vol"
+    );
+    let active = registry.get("vol", "VolumeDriver").await.unwrap();
+    assert_eq!(
+        describe(&next(&mut events, "activated").await),
+        r#"activated vol #1 ["VolumeDriver"]"#
+    );
+
+    serving.shutdown().await;
+    let client = active.client();
+    client.call_raw("Echo.Echo", "x").await.unwrap_err();
+    client.call_raw("Echo.Echo", "x").await.unwrap_err();
+    assert_eq!(
+        describe(&next(&mut events, "stale").await),
+        "stale vol connection"
+    );
+
+    // Nothing listens: the activation fails, and says so.
+    let failed = registry.get("vol", "VolumeDriver").await.unwrap_err();
+    let told = next(&mut events, "activation failed").await;
+    assert_eq!(describe(&told), "activation_failed vol");
+    let RegistryEvent::ActivationFailed { error, .. } = told else {
+        unreachable!()
+    };
+    assert_eq!(error.to_string(), failed.to_string());
+    assert!(
+        events.try_next().is_none(),
+        "the second failed call told nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_told_how_many_it_missed() {
+    let dir = Dir::new();
+    let registry = plugin_registry::Registry::builder(dir.discovery())
+        .event_capacity(2)
+        .build();
+    let mut events = registry.events().unwrap();
+    // Five plugins that are not there, nobody reading: three events are
+    // dropped.
+    for plugin in ["a", "b", "c", "d", "e"] {
+        assert!(registry.activate(plugin).await.unwrap_err().is_not_found());
+    }
+    let seen: Vec<String> = [
+        next(&mut events, "missed").await,
+        next(&mut events, "d").await,
+        next(&mut events, "e").await,
+    ]
+    .iter()
+    .map(describe)
+    .collect();
+    assert_eq!(
+        seen,
+        ["missed 3", "activation_failed d", "activation_failed e"]
+    );
+    // The registry itself was never held up, and still answers.
+    assert!(registry.activate(name("a")).await.is_err());
+}
