@@ -247,6 +247,8 @@ pub(crate) fn start(
     let app = App {
         inner: Arc::clone(&server.inner),
         stack: server.stack(),
+        #[cfg(feature = "metrics")]
+        labels: crate::metrics::Labels::of(&server.inner),
     };
     let task = runtime.spawn(accept_loop(listener, app, stopped, Arc::clone(&files)));
     tracing::info!(plugin = %spec.name(), address = %spec.address(), "plugin serving");
@@ -264,6 +266,8 @@ pub(crate) fn start(
 struct App {
     inner: Arc<Inner>,
     stack: Option<Stack>,
+    #[cfg(feature = "metrics")]
+    labels: crate::metrics::Labels,
 }
 
 async fn accept_loop(
@@ -302,9 +306,19 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok(conn) => {
                     let (app, stop) = (app.clone(), stop.clone());
+                    #[cfg(feature = "metrics")]
+                    let open = {
+                        // This connection holds the last slot: the next waits.
+                        if slots.available_permits() == 0 {
+                            crate::metrics::at_limit(&app.labels);
+                        }
+                        crate::metrics::OpenConnection::new(&app.labels)
+                    };
                     connections.spawn(async move {
                         connection(conn, app, stop).await;
                         drop(slot);
+                        #[cfg(feature = "metrics")]
+                        drop(open);
                     });
                 }
                 Err(e) => {
@@ -456,11 +470,15 @@ async fn serve_io<S>(
             }
             let app = app.clone();
             let request_done = activity.request_started();
+            #[cfg(feature = "metrics")]
+            let timing = app.labels.start(request.uri().path());
             async move {
                 let response = match app.stack {
                     None => respond(app.inner, request).await,
                     Some(stack) => through(stack, request.map(RequestBody::new)).await,
                 };
+                #[cfg(feature = "metrics")]
+                timing.answered(response.status());
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _done: request_done,
