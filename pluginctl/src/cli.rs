@@ -69,10 +69,24 @@ pub(crate) enum Command {
         body: Option<String>,
     },
     /// Print plugins added, removed and changed, as it happens.
+    ///
+    /// With --activate, print what a host's registry sees instead: each
+    /// plugin discovered (those present first) is activated, and every
+    /// registry event is a line: discovered, activated (with its number and
+    /// what it implements), activation_failed, stale (connection, changed,
+    /// removed), reactivated, removed, health (with --probe) and missed.
     Watch {
         /// First print a `present` line for each plugin already there.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "activate")]
         initial: bool,
+        /// Activate each plugin as it is discovered (and again when it goes
+        /// stale), and print the registry's events.
+        #[arg(long)]
+        activate: bool,
+        /// With --activate, probe each active plugin's health this often (a
+        /// new connection and Plugin.Activate; unhealthy after 3 failures).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "activate")]
+        probe: Option<Duration>,
     },
     /// Call METHOD N times from C tasks sharing one client; print one line.
     ///
@@ -128,6 +142,10 @@ pub(crate) struct BenchArgs {
     /// as for every client command); more spread them over that many.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) threads: u16,
+    /// Also print how the call times spread: calls per power-of-two bucket of
+    /// microseconds (with --json, a "histogram" array of {"le_us", "calls"}).
+    #[arg(long)]
+    pub(crate) histogram: bool,
 }
 
 #[derive(Debug, Args)]

@@ -119,7 +119,12 @@ async fn dispatch(
         Command::Call { name, method, body } => {
             commands::call::run(&ctx, &name, &method, body.as_deref()).await
         }
-        Command::Watch { initial } => commands::watch::run(&ctx, initial, timeout).await,
+        Command::Watch {
+            activate: true,
+            probe,
+            ..
+        } => commands::watch::run_registry(&ctx, probe, timeout).await,
+        Command::Watch { initial, .. } => commands::watch::run(&ctx, initial, timeout).await,
         Command::Bench(args) => commands::bench::run(&ctx, &args).await,
         Command::Demo { command: None } => commands::demo::run().await,
         Command::Demo {

@@ -5,6 +5,8 @@
 use plugin_test_support::certs::CertFiles;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -491,6 +493,134 @@ async fn watch_json_and_sigterm() {
     assert!(status.success(), "SIGTERM ends watch cleanly");
 }
 
+/// The next line `child` prints, within 10 s.
+async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("a line within 10 s")
+        .unwrap()
+        .expect("pluginctl still running")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_activate_prints_the_registrys_events_as_they_happen() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = echo("alpha")
+        .serve_unix(dir.path().join("alpha.sock"))
+        .unwrap();
+    let mut child = pluginctl()
+        .args([
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+            "watch",
+            "--activate",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let socket = dir.path().join("alpha.sock");
+    assert_eq!(
+        next_line(&mut lines).await,
+        format!("discovered        alpha  unix://{}", socket.display())
+    );
+    assert_eq!(
+        next_line(&mut lines).await,
+        "activated         alpha  #1 implements Echo"
+    );
+    // Killed, then restarted: stale, removed, found again, activated again.
+    first.shutdown().await;
+    assert_eq!(
+        next_line(&mut lines).await,
+        "stale             alpha  removed"
+    );
+    assert_eq!(next_line(&mut lines).await, "removed           alpha");
+    let _second = echo("alpha").serve_unix(&socket).unwrap();
+    assert_eq!(
+        next_line(&mut lines).await,
+        format!("discovered        alpha  unix://{}", socket.display())
+    );
+    assert_eq!(
+        next_line(&mut lines).await,
+        "reactivated       alpha  #2 implements Echo"
+    );
+    terminate(child.id().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "SIGTERM ends watch --activate cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_activate_json_reports_failures_and_health() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on this one: its activation fails.
+    let dead = dir.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    // This one answers its first Plugin.Activate and hangs on every other:
+    // its health probes fail.
+    let answered = Arc::new(AtomicBool::new(false));
+    let _hangs = PluginServer::new(PluginName::new("hangs").unwrap())
+        .handle("Plugin.Activate", move |(): ()| {
+            let again = answered.swap(true, Ordering::SeqCst);
+            async move {
+                if again {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, HandlerError>(json!({"Implements": ["Echo"]}))
+            }
+        })
+        .serve_unix(dir.path().join("hangs.sock"))
+        .unwrap();
+    let mut child = pluginctl()
+        .args([
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+            "--json",
+            "watch",
+            "--activate",
+            "--probe",
+            "50ms",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.push(serde_json::from_str::<Value>(&next_line(&mut lines).await).unwrap());
+    }
+    let of =
+        |name: &str| -> Vec<Value> { seen.iter().filter(|e| e["name"] == name).cloned().collect() };
+    let dead_events = of("dead");
+    assert_eq!(
+        dead_events[0],
+        json!({"event": "discovered", "name": "dead", "address": format!("unix://{}", dead.display())})
+    );
+    assert_eq!(dead_events[1]["event"], "activation_failed");
+    assert!(
+        dead_events[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("activating plugin \"dead\" failed: "),
+        "{}",
+        dead_events[1]
+    );
+    let hangs: Vec<Value> = of("hangs");
+    assert_eq!(
+        hangs[1],
+        json!({"event": "activated", "name": "hangs", "generation": hangs[1]["generation"], "implements": ["Echo"]})
+    );
+    // Three probes in a row failed.
+    assert_eq!(
+        hangs[2],
+        json!({"event": "health", "name": "hangs", "health": "unhealthy"})
+    );
+    terminate(child.id().unwrap());
+    assert!(child.wait().await.unwrap().success());
+}
+
 fn terminate(pid: u32) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -580,6 +710,52 @@ async fn bench_prints_one_line() {
             "p50_us",
             "p99_us"
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_histogram_counts_every_call_once() {
+    let p = plugins();
+    let args = [
+        "--plugin-dir",
+        &p.arg(),
+        "bench",
+        "alpha",
+        "Echo.Echo",
+        "-n",
+        "500",
+        "--histogram",
+    ];
+    let out = run(&args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<(u64, u64)> = text
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let mut cells = row.split_whitespace();
+            let le = cells
+                .next()
+                .unwrap()
+                .trim_start_matches("<=")
+                .trim_end_matches("us");
+            (le.parse().unwrap(), cells.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    assert_eq!(rows.iter().map(|(_, n)| n).sum::<u64>(), 500, "{text}");
+    assert!(rows.windows(2).all(|w| w[1].0 == w[0].0 * 2), "{text}");
+
+    let mut json_args = vec!["--json"];
+    json_args.extend_from_slice(&args);
+    let json: Value = serde_json::from_str(&stdout(&run(&json_args).await)).unwrap();
+    let buckets = json["histogram"].as_array().unwrap();
+    let total: u64 = buckets.iter().map(|b| b["calls"].as_u64().unwrap()).sum();
+    assert_eq!(total, 500, "{json}");
+    assert!(
+        buckets
+            .iter()
+            .all(|b| b["le_us"].as_u64().unwrap().is_power_of_two())
     );
 }
 

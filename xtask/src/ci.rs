@@ -6,8 +6,8 @@ use std::process::Command;
 
 use crate::command::{output, step};
 
-/// The README's test command.
-pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--locked"];
+/// The README's test command: every feature on, so the metrics tests run.
+pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
 
 /// Crates with optional features, checked with them off too.
 const NO_DEFAULT_FEATURES: &[&str] = &[
@@ -167,6 +167,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--all-features",
             "--locked",
             "--",
             "-D",
