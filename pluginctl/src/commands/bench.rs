@@ -137,22 +137,6 @@ fn histogram(sorted: &[Duration]) -> Vec<(u64, u64)> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn calls_fall_in_power_of_two_buckets_with_empty_ones_kept() {
-        let us = |n: u64| Duration::from_micros(n);
-        let sorted = [us(0), us(3), us(4), us(5), us(40)];
-        assert_eq!(
-            histogram(&sorted),
-            [(1, 1), (2, 0), (4, 2), (8, 1), (16, 0), (32, 0), (64, 1)]
-        );
-        assert!(histogram(&[]).is_empty());
-    }
-}
-
 /// A rate as a whole number of calls per second (JSON consumers expect an
 /// integer, not `41213.0`).
 fn whole(per_s: f64) -> u64 {
@@ -171,4 +155,20 @@ fn process_cpu() -> Option<Duration> {
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some(Duration::from_millis((utime + stime) * 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_fall_in_power_of_two_buckets_with_empty_ones_kept() {
+        let us = |n: u64| Duration::from_micros(n);
+        let sorted = [us(0), us(3), us(4), us(5), us(40)];
+        assert_eq!(
+            histogram(&sorted),
+            [(1, 1), (2, 0), (4, 2), (8, 1), (16, 0), (32, 0), (64, 1)]
+        );
+        assert!(histogram(&[]).is_empty());
+    }
 }
