@@ -209,3 +209,27 @@ async fn a_tls_failure_is_tls() {
         1
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_recorder_installed_after_the_first_calls_gets_the_calls_after_it() {
+    let served = serve_unix(&plugin());
+    let client = metered(
+        served.serving.spec(),
+        &TransportConfig::default(),
+        ClientConfig::default(),
+    );
+    // No recorder yet: the call is recorded nowhere.
+    client.call_raw("Echo.Echo", "{}").await.unwrap();
+    let first = Recorder::new();
+    {
+        let _installed = first.install();
+        client.call_raw("Echo.Echo", "{}").await.unwrap();
+    }
+    let second = Recorder::new();
+    let _installed = second.install();
+    client.call_raw("Echo.Echo", "{}").await.unwrap();
+    client.call_raw("Echo.Echo", "{}").await.unwrap();
+    let ok = labels("Echo.Echo", "ok");
+    assert_eq!(first.counter(CALLS_TOTAL, &ok), 1);
+    assert_eq!(second.counter(CALLS_TOTAL, &ok), 2);
+}

@@ -26,6 +26,12 @@
 //!   calls, divided by N (`registry.instructions.1`). Skipped, saying so, when
 //!   valgrind is not installed.
 //!
+//! - calls recording call metrics into a Prometheus recorder against the same
+//!   calls recording none (`registry.metrics.1`, and in instructions
+//!   `registry.metrics.instructions.1`), on one thread; run last, as it
+//!   installs the process's recorder. The other figures use a registry recording no call
+//!   metrics: the stack as it is without the `metrics` feature.
+//!
 //! Prints a human line per figure and a `BENCH {json}` line that `cargo xtask
 //! bench` reads. `--quick` runs short rounds.
 
@@ -61,7 +67,8 @@ fn main() {
     if let Some(at) = args.iter().position(|a| a == "--instructions-run") {
         let stack = args[at + 1].clone();
         let calls: usize = args[at + 2].parse().unwrap();
-        instructions_run(&stack, calls);
+        let one_thread = args.get(at + 3).is_some_and(|a| a == "one-thread");
+        instructions_run(&stack, calls, one_thread);
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
@@ -78,6 +85,12 @@ fn main() {
             round: Duration::from_secs(1),
         }
     };
+    // The metrics figures alone, for working on them.
+    if std::env::args().any(|a| a == "--metrics-only") {
+        one_thread().block_on(metered(&settings));
+        metered_instructions(if quick { 500 } else { 2_000 });
+        return;
+    }
     let runtime = runtime();
     runtime.block_on(async {
         if !memory_only {
@@ -90,10 +103,49 @@ fn main() {
     });
     if !memory_only {
         instructions(if quick { 500 } else { 2_000 });
+        // Last: it installs the process's metrics recorder for good.
+        one_thread().block_on(metered(&settings));
+        metered_instructions(if quick { 500 } else { 2_000 });
     }
 }
 
-/// The runtime every figure is measured on: two workers, as CI's two cores.
+/// A registry over `dir` that records no call metrics: the stack as it is
+/// without the `metrics` feature, for every figure but the metrics ones.
+fn plain_registry(dir: &Path) -> Registry {
+    Registry::builder(Discovery::builder().plugin_dir(dir).build())
+        .call_metrics(false)
+        .build()
+}
+
+/// A registry over `dir` that records every call.
+fn metered_registry(dir: &Path) -> Registry {
+    Registry::builder(Discovery::builder().plugin_dir(dir).build())
+        .call_metrics(true)
+        .build()
+}
+
+/// Installs a Prometheus recorder (metrics-exporter-prometheus, no HTTP
+/// listener) as the process's recorder, for good: the metrics figures run
+/// last.
+fn install_prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).unwrap();
+    handle
+}
+
+/// The runtime of the metrics figures: one thread for the plugin and its
+/// caller. On two workers a one-task figure moves between runs by where the
+/// tasks land (p50 20 or 28 us, calls/s by 7%), more than the cost measured.
+fn one_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The runtime every other figure is measured on: two workers, as CI's two
+/// cores.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -105,21 +157,30 @@ fn runtime() -> tokio::runtime::Runtime {
 /// N sequential echo calls through `stack` (`full`: Registry -> Client ->
 /// Transport; `bare`: a hyper-util client), after one warm-up call, against
 /// our echo plugin; the process callgrind counts.
-fn instructions_run(stack: &str, calls: usize) {
-    let runtime = runtime();
+fn instructions_run(stack: &str, calls: usize, one_thread: bool) {
+    let runtime = if one_thread {
+        self::one_thread()
+    } else {
+        runtime()
+    };
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("bench.sock");
         let _serving = echo_plugin("bench", Arc::default())
             .serve_unix(&socket)
             .unwrap();
-        let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+        let registry = if stack == "metered" {
+            let _handle = install_prometheus();
+            metered_registry(dir.path())
+        } else {
+            plain_registry(dir.path())
+        };
         let name = PluginName::new("bench").unwrap();
         let bare = bare_client(&socket);
         let stack = stack.to_owned();
         tokio::spawn(async move {
             for _ in 0..=calls {
-                if stack == "full" {
+                if stack == "full" || stack == "metered" {
                     let plugin = registry.get(&name, "VolumeDriver").await.unwrap();
                     let answer = plugin.client().call_raw("Echo.Echo", BODY).await.unwrap();
                     assert_eq!(answer.len(), BODY.len());
@@ -141,11 +202,17 @@ fn instructions_run(stack: &str, calls: usize) {
 /// Instructions the whole process ran for `--instructions-run STACK CALLS`,
 /// under callgrind.
 fn counted(stack: &str, calls: usize) -> Option<u64> {
+    counted_on(stack, calls, "two-workers")
+}
+
+/// As [`counted`], on a runtime of `flavor` (`one-thread`: one thread for the
+/// plugin and its callers, so that no count depends on how threads met).
+fn counted_on(stack: &str, calls: usize, flavor: &str) -> Option<u64> {
     let exe = std::env::current_exe().ok()?;
     let out = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(&exe)
-        .args(["--instructions-run", stack, &calls.to_string()])
+        .args(["--instructions-run", stack, &calls.to_string(), flavor])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -183,6 +250,41 @@ fn instructions(calls: usize) {
         baseline_value: bare,
         target: "<= 1.15x",
         met: ours <= bare * 1.15,
+    }
+    .print();
+}
+
+/// Instructions per call with call metrics recorded into a Prometheus
+/// recorder, against the same stack recording none: (2N calls - N calls) / N,
+/// so that what is done once (the recorder's clock calibration, the first
+/// registration of each metric) is left out of both; on one thread, where
+/// the count does not depend on how the threads met (on two workers it
+/// moved by more than the metrics cost).
+fn metered_instructions(calls: usize) {
+    let per_call = |stack: &str| -> Option<f64> {
+        let twice = counted_on(stack, 2 * calls, "one-thread")?;
+        let once = counted_on(stack, calls, "one-thread")?;
+        Some(twice.saturating_sub(once) as f64 / calls as f64)
+    };
+    let (Some(plain), Some(metered)) = (per_call("full"), per_call("metered")) else {
+        println!(
+            "registry.metrics.instructions.1: skipped (valgrind is not installed, or failed under it)"
+        );
+        return;
+    };
+    println!(
+        " 1 task(s): {metered:.0} instructions per call recording call metrics (Prometheus recorder), {plain:.0} recording none (callgrind, one thread, calls {calls} to {})",
+        2 * calls
+    );
+    Figure {
+        bench: "registry.metrics.instructions.1",
+        what: "instructions per call through the full stack recording call metrics into a Prometheus recorder, 1 task on one thread, server included".to_owned(),
+        unit: "instructions",
+        ours: metered,
+        baseline: "the same stack recording no call metrics",
+        baseline_value: plain,
+        target: "reported",
+        met: true,
     }
     .print();
 }
@@ -252,7 +354,7 @@ async fn storm() {
     let bare = started.elapsed();
     activations.store(0, Ordering::Relaxed);
 
-    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let registry = plain_registry(dir.path());
     let started = Instant::now();
     let gets = (0..1000).map(|i| {
         let (registry, name) = (registry.clone(), names[i % 100].clone());
@@ -301,7 +403,7 @@ async fn stale(gets: usize, restarts: usize) {
     let name = PluginName::new("killed").unwrap();
     let (mut ours, mut bare) = (Vec::new(), Vec::new());
     for _ in 0..gets {
-        let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+        let registry = plain_registry(dir.path());
         let started = Instant::now();
         let err = registry.get(&name, "VolumeDriver").await.unwrap_err();
         ours.push(started.elapsed());
@@ -335,7 +437,7 @@ async fn stale(gets: usize, restarts: usize) {
         let path = dir.path().join(format!("restart{round}.sock"));
         stale_socket(&path);
         let name = PluginName::new(format!("restart{round}")).unwrap();
-        let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+        let registry = plain_registry(dir.path());
         let waiting = {
             let (registry, name) = (registry.clone(), name.clone());
             tokio::spawn(async move {
@@ -361,7 +463,7 @@ async fn stale(gets: usize, restarts: usize) {
         let _serving = echo_plugin(name.as_str(), Arc::default())
             .serve_unix(&path)
             .unwrap();
-        let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+        let registry = plain_registry(dir.path());
         let started = Instant::now();
         registry.get(&name, "VolumeDriver").await.unwrap();
         direct.push(started.elapsed());
@@ -488,7 +590,7 @@ async fn calls(settings: &Settings) {
     let (request_bytes, response_bytes) = wire_bytes();
     serve_floor(&floor_socket, request_bytes.len(), response_bytes.clone());
 
-    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let registry = plain_registry(dir.path());
     let name = PluginName::new("bench").unwrap();
     registry.get(&name, "VolumeDriver").await.unwrap();
     let bare = bare_client(&socket);
@@ -580,6 +682,62 @@ async fn calls(settings: &Settings) {
             .print();
         }
     }
+}
+
+/// Calls through a registry recording call metrics into a Prometheus
+/// recorder, against the same calls through one recording none, 1 task on
+/// one thread, alternating rounds (`registry.metrics.1`).
+async fn metered(settings: &Settings) {
+    let handle = install_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let _serving = echo_plugin("bench", Arc::default())
+        .serve_unix(dir.path().join("bench.sock"))
+        .unwrap();
+    let name = PluginName::new("bench").unwrap();
+    let (plain, metered) = (plain_registry(dir.path()), metered_registry(dir.path()));
+    let (mut without, mut with) = (Series::default(), Series::default());
+    for round in 0..=settings.rounds {
+        // Which goes first alternates, so that neither always follows the other.
+        let mut pair = [(&plain, &mut without), (&metered, &mut with)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (registry, series) in pair {
+            let (registry, name) = (registry.clone(), name.clone());
+            let result = load(1, settings.round, move |_| {
+                let (registry, name) = (registry.clone(), name.clone());
+                async move {
+                    let plugin = registry.get(&name, "VolumeDriver").await.unwrap();
+                    plugin.client().call_raw("Echo.Echo", BODY).await.unwrap();
+                }
+            })
+            .await;
+            if round > 0 {
+                series.add(result);
+            }
+        }
+    }
+    println!(" 1 task(s): no call metrics       {}", without.summary());
+    println!(" 1 task(s): call metrics (Prom.)  {}", with.summary());
+    let rendered = handle.render();
+    assert!(
+        rendered.contains(
+            "plugin_host_calls_total{plugin=\"bench\",method=\"Echo.Echo\",outcome=\"ok\"}"
+        ),
+        "{rendered}"
+    );
+    let ratio = with.median_per_s() / without.median_per_s();
+    Figure {
+        bench: "registry.metrics.1",
+        what: "calls/s through the full stack recording call metrics into a Prometheus recorder, 1 task on one thread".to_owned(),
+        unit: "calls/s",
+        ours: with.median_per_s(),
+        baseline: "the same stack recording no call metrics",
+        baseline_value: without.median_per_s(),
+        target: ">= 0.952 (time <= 1.05x)",
+        met: ratio >= 1.0 / 1.05,
+    }
+    .print();
 }
 
 type Bare = HyperClient<BareConnector, Full<Bytes>>;
@@ -850,7 +1008,7 @@ async fn memory(calls: usize) {
     let _serving = echo_plugin("soak", Arc::default())
         .serve_unix(dir.path().join("soak.sock"))
         .unwrap();
-    let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
+    let registry = plain_registry(dir.path());
     let name = PluginName::new("soak").unwrap();
     let run = |count: usize| {
         let (registry, name) = (registry.clone(), name.clone());

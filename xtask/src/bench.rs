@@ -13,10 +13,11 @@ use serde_json::Value;
 use crate::ci::cargo;
 use crate::command::output;
 
-/// (package, bench target), in the order they run.
-const BENCHES: &[(&str, &str)] = &[
-    ("plugin-discovery", "scan"),
-    ("plugin-registry", "registry"),
+/// (package, bench target, features), in the order they run.
+const BENCHES: &[(&str, &str, &str)] = &[
+    ("plugin-discovery", "scan", ""),
+    // The metrics figures compare call metrics on and off in one run.
+    ("plugin-registry", "registry", "metrics"),
 ];
 
 pub(crate) fn run(root: &Path, quick: bool, json: bool, interop: bool) -> Result<(), String> {
@@ -28,11 +29,15 @@ pub(crate) fn run(root: &Path, quick: bool, json: bool, interop: bool) -> Result
         let out = crate::interop::bench(root, quick)?;
         collect(&out, "interop", json, &mut figures)?;
     } else {
-        for (package, bench) in BENCHES {
+        for (package, bench, features) in BENCHES {
             if !json {
                 println!("==> {package} / {bench}");
             }
-            let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench, "--"];
+            let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench];
+            if !features.is_empty() {
+                args.extend(["--features", features]);
+            }
+            args.push("--");
             if quick {
                 args.push("--quick");
             }

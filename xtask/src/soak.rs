@@ -32,6 +32,8 @@ pub(crate) fn run(root: &Path, seconds: u64) -> Result<(), String> {
             "plugin-registry",
             "--bench",
             "registry",
+            "--features",
+            "metrics",
             "--",
             "--memory-only",
         ]),
