@@ -58,6 +58,22 @@ pub const CALLS_TOTAL: &str = "plugin_host_calls_total";
 /// `plugin`, `method` and `outcome` (histogram).
 pub const CALL_DURATION_SECONDS: &str = "plugin_host_call_duration_seconds";
 
+/// Describes the call metrics (help text and unit) to the installed
+/// recorder, for exporters that show them. Call it once, after installing
+/// the recorder.
+pub fn describe() {
+    metrics::describe_counter!(
+        CALLS_TOTAL,
+        metrics::Unit::Count,
+        "Calls to plugins, by plugin, method and outcome."
+    );
+    metrics::describe_histogram!(
+        CALL_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "How long calls to plugins took, from sending to the end of the answer."
+    );
+}
+
 /// How a call ended: the `outcome` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -41,6 +41,15 @@
 //! [`get_or_wait`](Registry::get_or_wait) waits for a plugin that is not there
 //! yet, or is restarting.
 //!
+//! A host sees its plugins without reading logs ([observability]):
+//! [`Registry::events`] is a stream of what happens to them (discovered,
+//! activated, failed, stale, re-activated, removed, health changed), opt-in
+//! [`HealthProbe`]s tell a plugin that stopped answering, and the `metrics`
+//! feature records calls, activations, staleness and connections through the
+//! [`metrics`](https://docs.rs/metrics) facade (the `metrics` module).
+//!
+//! [observability]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/observability.md
+//!
 //! Where it differs from Docker ([the registry][registry], [retries and
 //! timeouts][retries]): an unknown name is
 //! `NotFound` at once (Docker retries ~15 s); waiting is opt-in and driven by
@@ -59,6 +68,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `tls` | on | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error saying TLS is not compiled in. |
+//! | `metrics` | off | the `metrics` module: every call, activation, stale mark, re-activation, probe and open connection recorded through the [`metrics`](https://docs.rs/metrics) facade, per plugin. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

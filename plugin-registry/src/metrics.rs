@@ -33,3 +33,40 @@ pub const REACTIVATIONS_TOTAL: &str = "plugin_host_reactivations_total";
 pub const HEALTHY: &str = "plugin_host_healthy";
 /// Health probes, by `plugin` and `outcome` (`ok`, `failed`) (counter).
 pub const HEALTH_PROBES_TOTAL: &str = "plugin_host_health_probes_total";
+
+/// Describes every host metric (its help text and unit) to the installed
+/// recorder, for exporters that show them (Prometheus's `# HELP`). Call it
+/// once, after installing the recorder.
+pub fn describe() {
+    use metrics::Unit;
+    plugin_client::metrics::describe();
+    metrics::describe_gauge!(
+        CONNECTIONS_OPEN,
+        Unit::Count,
+        "Open connections to the plugin, idle or in use."
+    );
+    metrics::describe_counter!(
+        ACTIVATIONS_TOTAL,
+        Unit::Count,
+        "Plugin.Activate handshakes the registry made, by how they ended."
+    );
+    metrics::describe_counter!(
+        STALE_TOTAL,
+        Unit::Count,
+        "Active plugins marked stale: a call could not connect, or the socket or descriptor changed or went."
+    );
+    metrics::describe_counter!(
+        REACTIVATIONS_TOTAL,
+        Unit::Count,
+        "Activations of a plugin that had been active before (after a restart, say)."
+    );
+    metrics::describe_gauge!(
+        HEALTHY,
+        "1 while a probed plugin is healthy, 0 once its last probes failed."
+    );
+    metrics::describe_counter!(
+        HEALTH_PROBES_TOTAL,
+        Unit::Count,
+        "Health probes, ok or failed."
+    );
+}

@@ -42,6 +42,29 @@ pub const CONNECTIONS_OPEN: &str = "plugin_server_connections_open";
 /// Times every connection slot was taken, by `plugin` (counter).
 pub const CONNECTIONS_AT_LIMIT_TOTAL: &str = "plugin_server_connections_at_limit_total";
 
+/// Describes the server metrics (help text and unit) to the installed
+/// recorder, for exporters that show them. Call it once, after installing
+/// the recorder.
+pub fn describe() {
+    use metrics::Unit;
+    metrics::describe_counter!(
+        REQUESTS_TOTAL,
+        Unit::Count,
+        "Requests answered, by method and status."
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "From a request's head to its answer's head."
+    );
+    metrics::describe_gauge!(CONNECTIONS_OPEN, Unit::Count, "Connections being served.");
+    metrics::describe_counter!(
+        CONNECTIONS_AT_LIMIT_TOTAL,
+        Unit::Count,
+        "Times a connection took the last free slot: further connections wait in the listen backlog."
+    );
+}
+
 /// The labels a server's requests are recorded with: its name, and the
 /// methods it knows.
 #[derive(Clone)]

@@ -153,7 +153,10 @@ impl Recorder {
             all.insert(name(k), Recorded::Counter(c.load(Ordering::SeqCst)));
         });
         self.registry.visit_gauges(|k, g| {
-            all.insert(name(k), Recorded::Gauge(f64::from_bits(g.load(Ordering::SeqCst))));
+            all.insert(
+                name(k),
+                Recorded::Gauge(f64::from_bits(g.load(Ordering::SeqCst))),
+            );
         });
         self.registry.visit_histograms(|k, h| {
             all.insert(name(k), Recorded::Histogram(h.data()));

@@ -68,7 +68,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
-//! | `metrics` | off | [`CONNECTIONS_OPEN`], a gauge of each plugin's open connections, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
+//! | `metrics` | off | `CONNECTIONS_OPEN`, a gauge of each plugin's open connections, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

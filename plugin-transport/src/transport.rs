@@ -265,7 +265,7 @@ impl Shared {
             &self.label,
         )
         .await
-            .map_err(|e| request_error(&self.target, e))
+        .map_err(|e| request_error(&self.target, e))
     }
 
     /// Sends `request` on an idle connection or a new one and waits for the

@@ -232,6 +232,7 @@ fn docs_rs(root: &Path) -> Result<(), String> {
         "plugin_discovery/struct.Watch.html",
         "plugin_server/struct.TlsFiles.html",
         "plugin_subsystems/trait.PluginServerExt.html",
+        "plugin_registry/metrics/index.html",
     ] {
         let path = root.join("target/docsrs/doc").join(page);
         let html = std::fs::read_to_string(&path)

@@ -1,6 +1,7 @@
 //! The newcomer paths, run as a user runs them (part of `cargo xtask ci`):
 //! `dir_volume` serving in a temporary directory, `host` using it through the
-//! registry and then failing once it is gone, and `layered`.
+//! registry and then failing once it is gone, `layered`, and `prometheus`
+//! scraped once.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -22,9 +23,11 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             "plugin-subsystems",
             "-p",
             "plugin-registry",
+            "--features",
+            "plugin-registry/metrics",
         ]),
     )?;
-    println!("==> examples: dir_volume, host, layered");
+    println!("==> examples: dir_volume, host, layered, prometheus");
     let started = Instant::now();
     let bin = crate::interop::target_dir(root)?.join("debug/examples");
     let tmp = tempfile::tempdir().map_err(|e| format!("examples: no temp dir: {e}"))?;
@@ -152,6 +155,33 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         ),
     )?;
     print!("{said}");
+
+    // A host's plugin metrics, scraped once as Prometheus scrapes them.
+    let mut prometheus = Command::new(bin.join("prometheus"));
+    prometheus.args(["--listen", "127.0.0.1:0", "--once"]);
+    let out = prometheus
+        .output()
+        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&prometheus)))?;
+    let scraped = String::from_utf8_lossy(&out.stdout).into_owned();
+    let wanted = [
+        "# HELP plugin_host_calls_total",
+        "plugin_host_calls_total{plugin=\"echo\",method=\"Echo.Echo\",outcome=\"ok\"} 1",
+        "plugin_host_activations_total{plugin=\"echo\",outcome=\"ok\"} 1",
+        "plugin_host_call_duration_seconds_bucket{plugin=\"echo\",method=\"Echo.Echo\",outcome=\"ok\",le=\"+Inf\"} 1",
+    ];
+    expect(
+        out.status.success() && wanted.iter().all(|line| scraped.contains(line)),
+        format!(
+            "prometheus --once: {}\n{scraped}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    println!(
+        "prometheus --once: scraped {} lines, among them:\n  {}",
+        scraped.lines().count(),
+        wanted[1]
+    );
     println!(
         "<== examples: ok in {:.1}s",
         started.elapsed().as_secs_f64()
