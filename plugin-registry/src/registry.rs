@@ -337,7 +337,7 @@ impl Registry {
     ///
     /// # Errors
     /// [`RegistryError::EventWatch`] when the watch of the plugin directories
-    /// cannot start.
+    /// cannot start (outside a tokio runtime, say: the watch runs as a task).
     pub fn events(&self) -> Result<RegistryEvents, RegistryError> {
         let mut watching = lock(&self.inner.watching);
         let receiver = self.inner.events.subscribe();

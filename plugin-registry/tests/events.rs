@@ -168,3 +168,14 @@ async fn a_subscriber_that_falls_behind_is_told_how_many_it_missed() {
     // The registry itself was never held up, and still answers.
     assert!(registry.activate(name("a")).await.is_err());
 }
+
+#[test]
+fn events_outside_a_runtime_is_an_error_not_a_panic() {
+    let dir = Dir::new();
+    let registry = plugin_registry::Registry::new(dir.discovery());
+    let error = registry.events().unwrap_err();
+    assert_eq!(
+        support::chain(&error),
+        "cannot watch the plugin directories for events: Discovery::watch needs a tokio runtime; call it from within one"
+    );
+}
