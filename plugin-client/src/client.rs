@@ -277,7 +277,7 @@ impl<S: PluginTransport> Client<S> {
     {
         let payload = self.json(method, request)?;
         let span = self.span(method);
-        let started = self.start(method, payload, true, self.config.call_timeout);
+        let started = self.start(method, payload, true);
         let response = self
             .deadline(method, self.config.call_timeout, started)
             .instrument(span)
@@ -336,7 +336,7 @@ impl<S: PluginTransport> Client<S> {
     ) -> Result<Bytes, ClientError> {
         let span = self.span(method);
         let whole = async {
-            let response = self.start(method, payload, false, timeout).await?;
+            let response = self.start(method, payload, false).await?;
             let (parts, body) = response.into_parts();
             if parts.status != StatusCode::OK {
                 return Err(self.status_error(method, parts.status, body).await);
@@ -356,20 +356,13 @@ impl<S: PluginTransport> Client<S> {
         result
     }
 
-    /// Sends the request, retrying per the policy; `timeout` is the call's,
-    /// for the metrics layer to tell a timeout from a caller giving up.
+    /// Sends the request, retrying per the policy.
     async fn start(
         &self,
         method: &str,
         payload: Payload,
         unbounded: bool,
-        timeout: Option<Duration>,
     ) -> Result<Response<S::ResponseBody>, ClientError> {
-        #[cfg(feature = "metrics")]
-        let deadline =
-            timeout.map(|after| crate::metrics::Deadline(tokio::time::Instant::now() + after));
-        #[cfg(not(feature = "metrics"))]
-        let _ = timeout;
         let path = PathAndQuery::try_from(format!("/{method}")).map_err(|e| {
             ClientError::InvalidMethod {
                 plugin: self.plugin.clone(),
@@ -393,12 +386,7 @@ impl<S: PluginTransport> Client<S> {
         };
         let mut body = body;
         loop {
-            #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
-            let mut request = self.request(method, path.clone(), body, json, unbounded)?;
-            #[cfg(feature = "metrics")]
-            if let Some(deadline) = deadline {
-                request.extensions_mut().insert(deadline);
-            }
+            let request = self.request(method, path.clone(), body, json, unbounded)?;
             let mut service = self.service.clone();
             let sent = match ServiceExt::ready(&mut service).await {
                 Ok(ready) => ready.call(request).await,
@@ -446,24 +434,40 @@ impl<S: PluginTransport> Client<S> {
         Ok(request)
     }
 
-    /// Runs `future` under `timeout`.
+    /// Runs `future` under `timeout`. At the deadline the call is dropped
+    /// here, before the error is made, so that a metrics layer below sees it
+    /// end as a timeout.
     async fn deadline<T>(
         &self,
         method: &str,
         timeout: Option<Duration>,
         future: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, ClientError> {
-        match timeout {
-            None => future.await,
-            Some(after) => tokio::time::timeout(after, future)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ClientError::Timeout {
-                        plugin: self.plugin.clone(),
-                        method: method.to_owned(),
-                        after,
-                    })
-                }),
+        let Some(after) = timeout else {
+            return future.await;
+        };
+        let mut call = std::pin::pin!(Some(future));
+        let polled = tokio::time::timeout(
+            after,
+            std::future::poll_fn(|cx| match call.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => std::task::Poll::Pending,
+            }),
+        )
+        .await;
+        match polled {
+            Ok(result) => result,
+            Err(_) => {
+                #[cfg(feature = "metrics")]
+                crate::metrics::at_deadline(|| call.set(None));
+                #[cfg(not(feature = "metrics"))]
+                call.set(None);
+                Err(ClientError::Timeout {
+                    plugin: self.plugin.clone(),
+                    method: method.to_owned(),
+                    after,
+                })
+            }
         }
     }
 

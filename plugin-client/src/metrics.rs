@@ -170,21 +170,31 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// When the client gives up on a call: set on requests by a client built with
-/// this feature, so that a call dropped at its deadline counts as a timeout
-/// rather than as cancelled.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline(pub(crate) tokio::time::Instant);
+thread_local! {
+    /// Set while the client drops a call it gave up on at its deadline: a
+    /// meter dropped then records `timeout`, at any other time `cancelled`.
+    static AT_DEADLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `drop_call` (which drops a call's future) as the client's deadline
+/// passing: the meters it drops record `timeout`.
+pub(crate) fn at_deadline(drop_call: impl FnOnce()) {
+    AT_DEADLINE.with(|flag| {
+        flag.set(true);
+        drop_call();
+        flag.set(false);
+    });
+}
 
 /// One call being measured, recorded once: when [`answered`](Self::answered)
 /// gives its answer a body that records it at its end, when it
-/// [`failed`](Self::failed), or when dropped unfinished (`timeout` at or after
-/// the client's deadline, `cancelled` before). [`CallMetrics`] uses it; so
+/// [`failed`](Self::failed), or when dropped unfinished (`timeout` when a
+/// [`Client`](crate::Client) drops it at its call timeout, `cancelled`
+/// otherwise). [`CallMetrics`] uses it; so
 /// can a service of your own.
 pub struct CallMeter {
     keys: Arc<MethodKeys>,
     started: Instant,
-    deadline: Option<tokio::time::Instant>,
     done: bool,
 }
 
@@ -204,7 +214,6 @@ impl CallMeter {
         Self {
             keys: layer.keys(path.strip_prefix('/').unwrap_or(path)),
             started: Instant::now(),
-            deadline: request.extensions().get::<Deadline>().map(|d| d.0),
             done: false,
         }
     }
@@ -307,10 +316,7 @@ impl MethodKeys {
 impl Drop for CallMeter {
     fn drop(&mut self) {
         if !self.done {
-            let timed_out = self
-                .deadline
-                .is_some_and(|deadline| tokio::time::Instant::now() >= deadline);
-            self.record(if timed_out {
+            self.record(if AT_DEADLINE.with(std::cell::Cell::get) {
                 Outcome::Timeout
             } else {
                 Outcome::Cancelled
