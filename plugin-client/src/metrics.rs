@@ -513,8 +513,8 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
         match &frame {
             None => {
                 if let Some(meter) = this.meter.take() {
@@ -522,7 +522,16 @@ where
                 }
             }
             Some(Err(_)) => {}
-            Some(Ok(_)) => return Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Some(Ok(_)) => {
+                // The last frame: a reader that stops at the body's length,
+                // without polling for its end, has still read it all.
+                if this.inner.is_end_stream() {
+                    if let Some(meter) = this.meter.take() {
+                        meter.finish(*this.status);
+                    }
+                }
+                return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+            }
         }
         Poll::Ready(frame.map(|f| {
             f.map_err(|error| {

@@ -233,3 +233,33 @@ async fn a_recorder_installed_after_the_first_calls_gets_the_calls_after_it() {
     assert_eq!(first.counter(CALLS_TOTAL, &ok), 1);
     assert_eq!(second.counter(CALLS_TOTAL, &ok), 2);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_body_read_to_its_length_is_ok_and_one_dropped_early_is_cancelled() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let recorder = Recorder::new();
+    let _installed = recorder.install();
+    let served = serve_unix(&plugin());
+    let transport =
+        Transport::for_spec(served.serving.spec(), &TransportConfig::default()).unwrap();
+    let service = CallMetricsLayer::new(PluginName::new("testplug").unwrap()).layer(transport);
+    let echo = |body: &'static str| {
+        http::Request::post("/Echo.Echo")
+            .body(plugin_client::RequestBody::from_bytes(body))
+            .unwrap()
+    };
+    // One frame, the whole body, then dropped without polling for its end.
+    let answer = service.clone().oneshot(echo("{}")).await.unwrap();
+    let mut body = answer.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap(), "{}");
+    drop(body);
+    assert_eq!(recorder.counter(CALLS_TOTAL, &labels("Echo.Echo", "ok")), 1);
+    // Dropped before any of it was read: the caller gave up.
+    drop(service.oneshot(echo("{}")).await.unwrap());
+    assert_eq!(
+        recorder.counter(CALLS_TOTAL, &labels("Echo.Echo", "cancelled")),
+        1
+    );
+}
