@@ -1,7 +1,7 @@
 //! Registry events: what happens to plugins, for whoever subscribes.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_core::Stream;
 use plugin_client::Manifest;
@@ -138,35 +138,57 @@ impl fmt::Display for StaleReason {
     }
 }
 
-/// The sending side, shared by the registry and every plugin's service.
+/// The sending side, shared by the registry and every plugin's service. The
+/// channel (its buffer allocated whole) is made at the first subscription:
+/// a registry nobody subscribes to holds none.
 #[derive(Clone)]
-pub(crate) struct Events(Arc<broadcast::Sender<RegistryEvent>>);
+pub(crate) struct Events(Arc<Channel>);
+
+struct Channel {
+    capacity: usize,
+    sender: OnceLock<broadcast::Sender<RegistryEvent>>,
+}
 
 impl Events {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self(Arc::new(broadcast::Sender::new(capacity.max(1))))
+        Self(Arc::new(Channel {
+            capacity: capacity.max(1),
+            sender: OnceLock::new(),
+        }))
     }
 
     /// Sends the event `make` builds, if anybody listens (nothing is built
     /// otherwise).
     pub(crate) fn emit(&self, make: impl FnOnce() -> RegistryEvent) {
-        if self.0.receiver_count() > 0 {
-            // Fails only when the last subscriber just left: nobody to tell.
-            let _ = self.0.send(make());
+        if let Some(sender) = self.0.sender.get() {
+            if sender.receiver_count() > 0 {
+                // Fails only when the last subscriber just left: nobody to
+                // tell.
+                let _ = sender.send(make());
+            }
         }
     }
 
+    fn sender(&self) -> &broadcast::Sender<RegistryEvent> {
+        self.0
+            .sender
+            .get_or_init(|| broadcast::Sender::new(self.0.capacity))
+    }
+
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<RegistryEvent> {
-        self.0.subscribe()
+        self.sender().subscribe()
     }
 
     pub(crate) fn receiver_count(&self) -> usize {
-        self.0.receiver_count()
+        self.0
+            .sender
+            .get()
+            .map_or(0, broadcast::Sender::receiver_count)
     }
 
     /// Resolves once every subscriber has gone.
     pub(crate) async fn unwatched(&self) {
-        self.0.closed().await;
+        self.sender().closed().await;
     }
 }
 

@@ -88,11 +88,15 @@ pub struct HealthProbe {
 }
 
 impl HealthProbe {
-    /// Probes every `interval` (at least 1 ms), each with a deadline of
-    /// 1 s or the interval if shorter, unhealthy after 3 failures in a row,
-    /// starts spread by 10% of the interval.
+    /// The longest interval: a day (a longer one is a day). Past that a
+    /// probe says little, and the clock's arithmetic stays far from overflow.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+    /// Probes every `interval` (from 1 ms to [`MAX_INTERVAL`](Self::MAX_INTERVAL)),
+    /// each with a deadline of 1 s or the interval if shorter, unhealthy
+    /// after 3 failures in a row, starts spread by 10% of the interval.
     pub fn every(interval: Duration) -> Self {
-        let interval = interval.max(Duration::from_millis(1));
+        let interval = interval.clamp(Duration::from_millis(1), Self::MAX_INTERVAL);
         Self {
             interval,
             deadline: Duration::from_secs(1).min(interval),
@@ -128,5 +132,29 @@ impl HealthProbe {
             fraction.clamp(0.0, 1.0)
         };
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_settings_are_clamped() {
+        let probe = HealthProbe::every(Duration::MAX)
+            .deadline(Duration::MAX)
+            .failures(0)
+            .jitter(f64::NAN);
+        assert_eq!(probe.interval, HealthProbe::MAX_INTERVAL);
+        assert_eq!(probe.deadline, HealthProbe::MAX_INTERVAL);
+        assert_eq!((probe.failures, probe.jitter), (1, 0.0));
+        // The first tick is computed from now: no overflow at the largest.
+        let first = tokio::time::Instant::now().checked_add(probe.interval);
+        assert!(first.is_some());
+        let tiny = HealthProbe::every(Duration::ZERO).jitter(7.0);
+        assert_eq!(
+            (tiny.interval, tiny.deadline, tiny.jitter),
+            (Duration::from_millis(1), Duration::from_millis(1), 1.0)
+        );
     }
 }

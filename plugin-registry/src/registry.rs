@@ -191,13 +191,18 @@ impl RegistryBuilder {
     }
 
     /// How many events are kept for a subscriber of
-    /// [`events`](Registry::events) that falls behind (default 1024); past
-    /// that it gets a [`RegistryEvent::Missed`].
+    /// [`events`](Registry::events) that falls behind (default 1024, from 1
+    /// to [`MAX_EVENT_CAPACITY`](Self::MAX_EVENT_CAPACITY)); past that it
+    /// gets a [`RegistryEvent::Missed`]. The buffer is allocated whole when
+    /// the registry is built.
     #[must_use]
     pub fn event_capacity(mut self, events: usize) -> Self {
-        self.event_capacity = events.max(1);
+        self.event_capacity = events.clamp(1, Self::MAX_EVENT_CAPACITY);
         self
     }
+
+    /// The largest [`event_capacity`](Self::event_capacity): 65,536 events.
+    pub const MAX_EVENT_CAPACITY: usize = 1 << 16;
 
     /// Probes every active plugin's health on an interval (off by default:
     /// Docker's protocol has no health method). See [`HealthProbe`].

@@ -169,6 +169,20 @@ async fn a_subscriber_that_falls_behind_is_told_how_many_it_missed() {
     assert!(registry.activate(name("a")).await.is_err());
 }
 
+#[tokio::test]
+async fn an_event_capacity_too_large_is_clamped_not_a_panic() {
+    let dir = Dir::new();
+    let registry = plugin_registry::Registry::builder(dir.discovery())
+        .event_capacity(usize::MAX)
+        .build();
+    let mut events = registry.events().unwrap();
+    assert!(registry.activate("gone").await.is_err());
+    assert_eq!(
+        describe(&next(&mut events, "failed").await),
+        "activation_failed gone"
+    );
+}
+
 #[test]
 fn events_outside_a_runtime_is_an_error_not_a_panic() {
     let dir = Dir::new();
