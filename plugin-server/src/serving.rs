@@ -24,6 +24,7 @@ use crate::error::ServerError;
 use crate::files::OwnedFile;
 use crate::handler::BoxError;
 use crate::handler::PeerCredentials;
+use crate::relay::Relayed;
 use crate::server::Inner;
 use crate::server::{PluginServer, Stack, through};
 use crate::service::respond;
@@ -314,8 +315,10 @@ async fn accept_loop(
                         }
                         crate::metrics::OpenConnection::new(&app.labels)
                     };
+                    // Relayed: hyper wakes a connection's task while it
+                    // runs, once a request (see `relay`).
                     connections.spawn(async move {
-                        connection(conn, app, stop).await;
+                        Relayed::new(connection(conn, app, stop)).await;
                         drop(slot);
                         #[cfg(feature = "metrics")]
                         drop(open);
