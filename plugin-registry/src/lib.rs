@@ -95,6 +95,7 @@ pub mod metrics;
 mod plugin;
 mod record;
 mod registry;
+mod sentinel;
 mod service;
 
 pub use error::RegistryError;

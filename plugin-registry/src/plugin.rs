@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plugin_client::{Client, Manifest};
@@ -11,6 +12,7 @@ use plugin_spec::{Address, PluginName, PluginSpec};
 
 use crate::events::StaleReason;
 use crate::health::{Health, HealthCell};
+use crate::sentinel::{RECHECK, Sentinel, Watched};
 use crate::service::{PluginService, Shared};
 
 /// An activated plugin: its spec, its manifest, and a client to call it.
@@ -26,7 +28,7 @@ struct Inner {
     client: Client<PluginService>,
     generation: u64,
     shared: Arc<Shared>,
-    identity: Identity,
+    files: FileCheck,
     health: HealthCell,
     /// Handlers (by id) already run for this activation.
     handled: Mutex<HashSet<u64>>,
@@ -50,7 +52,7 @@ impl Plugin {
         client: Client<PluginService>,
         generation: u64,
         shared: Arc<Shared>,
-        identity: Identity,
+        files: FileCheck,
         health: Health,
     ) -> Self {
         Self {
@@ -60,7 +62,7 @@ impl Plugin {
                 client,
                 generation,
                 shared,
-                identity,
+                files,
                 health: HealthCell::new(health),
                 handled: Mutex::new(HashSet::new()),
             }),
@@ -114,7 +116,7 @@ impl Plugin {
     /// Whether the registry will activate it again on the next `get`: a call
     /// could not connect, or its socket or descriptor changed on disk.
     pub fn is_stale(&self) -> bool {
-        self.inner.shared.is_stale() || Identity::of(&self.inner.spec) != self.inner.identity
+        self.inner.shared.is_stale() || self.files_changed().is_some()
     }
 
     /// Its health, as the registry's probes last saw it
@@ -131,17 +133,34 @@ impl Plugin {
         if self.inner.shared.is_stale() {
             return true;
         }
-        let now = Identity::of(&self.inner.spec);
-        if now == self.inner.identity {
+        let Some(reason) = self.files_changed() else {
             return false;
-        }
-        let reason = if now.source.is_none() {
-            StaleReason::Removed
-        } else {
-            StaleReason::Changed
         };
         self.inner.shared.mark_stale(reason);
         true
+    }
+
+    /// How its files changed since its activation, if they did: told by the
+    /// sentinel when nothing changed in their directories since they were
+    /// last looked at, by looking at them otherwise.
+    fn files_changed(&self) -> Option<StaleReason> {
+        let files = &self.inner.files;
+        // Read before the look at the files, so that a change after it
+        // moves the epoch past the one recorded.
+        let epoch = files.sentinel.epoch();
+        if files.unchanged(epoch) {
+            return None;
+        }
+        let now = Identity::of(&self.inner.spec);
+        if now == files.identity {
+            files.looked(epoch);
+            return None;
+        }
+        Some(if now.source.is_none() {
+            StaleReason::Removed
+        } else {
+            StaleReason::Changed
+        })
     }
 
     pub(crate) fn events(&self) -> &crate::events::Events {
@@ -166,6 +185,74 @@ impl Plugin {
     }
 }
 
+/// What a plugin knows of the sentinel's view of its files: they are
+/// unchanged when their directories are watched, no event came since they
+/// were last looked at, and that was less than [`RECHECK`] ago.
+pub(crate) struct FileCheck {
+    sentinel: Arc<Sentinel>,
+    /// The directories of the descriptor and socket; empty when one of them
+    /// could not be watched (the files are then looked at on every `get`).
+    watched: Vec<Watched>,
+    /// The sentinel's epoch read before the last look that found the files
+    /// unchanged (0: none yet).
+    verified: AtomicU64,
+    /// When that look was, in nanoseconds of the sentinel's clock.
+    looked_at: AtomicU64,
+    /// The files as they were at the activation.
+    identity: Identity,
+}
+
+impl FileCheck {
+    /// Watches the directories of `spec`'s files, then takes the files'
+    /// identity: in that order, so that no change after it goes unseen.
+    pub(crate) fn new(sentinel: &Arc<Sentinel>, spec: &PluginSpec) -> Self {
+        let source = spec.source().path();
+        let mut dirs: Vec<&Path> = source.parent().into_iter().collect();
+        if let Address::Unix(path) = spec.address() {
+            if let Some(dir) = path.as_path().parent() {
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        let watched: Option<Vec<Watched>> = dirs.iter().map(|dir| sentinel.watch(dir)).collect();
+        // Read before the identity is taken, as before every later look.
+        let epoch = sentinel.epoch();
+        let check = Self {
+            sentinel: Arc::clone(sentinel),
+            watched: watched.unwrap_or_default(),
+            verified: AtomicU64::new(0),
+            looked_at: AtomicU64::new(0),
+            identity: Identity::of(spec),
+        };
+        check.looked(epoch);
+        check
+    }
+
+    fn unchanged(&self, epoch: Option<u64>) -> bool {
+        let Some(epoch) = epoch else {
+            return false;
+        };
+        !self.watched.is_empty()
+            && epoch == self.verified.load(Ordering::Acquire)
+            && self.watched.iter().all(Watched::alive)
+            && self
+                .sentinel
+                .clock()
+                .saturating_sub(self.looked_at.load(Ordering::Acquire))
+                < RECHECK.as_nanos() as u64
+    }
+
+    /// A look at the files found them unchanged, after `epoch` was read.
+    fn looked(&self, epoch: Option<u64>) {
+        self.looked_at
+            .fetch_max(self.sentinel.clock(), Ordering::AcqRel);
+        if let Some(epoch) = epoch {
+            self.verified.fetch_max(epoch, Ordering::AcqRel);
+        }
+    }
+}
+
 /// What identifies the files behind a plugin: its descriptor (or socket) and,
 /// for a unix address, the socket. A file re-created (a restarted plugin, an
 /// atomically rewritten descriptor), changed or removed gives another identity.
@@ -179,6 +266,10 @@ pub(crate) struct Identity {
 struct FileId {
     dev: u64,
     ino: u64,
+    // Size and mode too: two changes within one tick of the kernel's coarse
+    // file clock leave the times as they were.
+    len: u64,
+    mode: u32,
     mtime: (i64, i64),
     ctime: (i64, i64),
 }
@@ -189,6 +280,8 @@ impl FileId {
         Some(Self {
             dev: meta.dev(),
             ino: meta.ino(),
+            len: meta.len(),
+            mode: meta.mode(),
             mtime: (meta.mtime(), meta.mtime_nsec()),
             ctime: (meta.ctime(), meta.ctime_nsec()),
         })

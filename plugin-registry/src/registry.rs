@@ -21,7 +21,8 @@ use crate::error::RegistryError;
 use crate::events::{Events, RegistryEvent, RegistryEvents};
 use crate::handlers::{self, Handler, Handlers};
 use crate::health::{Health, HealthProbe};
-use crate::plugin::{Identity, Plugin};
+use crate::plugin::{FileCheck, Plugin};
+use crate::sentinel::Sentinel;
 use crate::service::{Layered, PluginService, Shared};
 
 type Outcome = Option<Result<Plugin, RegistryError>>;
@@ -74,6 +75,8 @@ struct Inner {
     watching: Mutex<bool>,
     probe: Option<HealthProbe>,
     call_metrics: bool,
+    /// Tells `get` when nothing changed in the plugins' directories.
+    sentinel: Arc<Sentinel>,
 }
 
 /// The names the registry has told subscribers of.
@@ -240,6 +243,7 @@ impl RegistryBuilder {
                 watching: Mutex::new(false),
                 probe: self.probe,
                 call_metrics: self.call_metrics,
+                sentinel: Arc::new(Sentinel::new()),
             }),
         }
     }
@@ -648,7 +652,7 @@ impl Registry {
             }
         };
         self.discovered(&spec);
-        let identity = Identity::of(&spec);
+        let files = FileCheck::new(&self.inner.sentinel, &spec);
         let transport = Transport::for_spec(&spec, &self.inner.transport).map_err(|e| {
             RegistryError::Setup {
                 name: name.clone(),
@@ -684,7 +688,7 @@ impl Registry {
             Health::Unprobed
         };
         Ok(Plugin::new(
-            spec, manifest, client, generation, shared, identity, health,
+            spec, manifest, client, generation, shared, files, health,
         ))
     }
 }
