@@ -9,9 +9,11 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use sync_wrapper::SyncWrapper;
 
+use std::sync::Arc;
+
 use crate::error::TransportError;
-use crate::pool::Lease;
-use crate::target::Target;
+use crate::pool::Pooled;
+use crate::transport::Shared;
 
 /// The body of a plugin's response.
 ///
@@ -28,16 +30,21 @@ pub struct ResponseBody {
     limit: Option<u64>,
     seen: u64,
     done: bool,
-    target: Target,
+    /// The transport's: its target names errors, its pool takes the
+    /// connection back. (Moved here from the call, not cloned: a reference
+    /// count every thread's calls touch costs a cache line's trip between
+    /// cores.)
+    transport: Arc<Shared>,
+    /// The connection the answer comes on, lent until the body ends.
     // `SyncWrapper`: hyper's connection is `Send` but not `Sync`, and the body
     // only ever touches it through `&mut self`.
-    lease: SyncWrapper<Option<Lease>>,
+    lease: SyncWrapper<Option<Pooled>>,
 }
 
 impl fmt::Debug for ResponseBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseBody")
-            .field("target", &self.target)
+            .field("target", &self.transport.target)
             .field("limit", &self.limit)
             .field("seen", &self.seen)
             .field("done", &self.done)
@@ -49,8 +56,8 @@ impl ResponseBody {
     pub(crate) fn new(
         inner: Incoming,
         limit: Option<u64>,
-        target: Target,
-        lease: Option<Lease>,
+        transport: Arc<Shared>,
+        lease: Option<Pooled>,
     ) -> Self {
         let declared = inner.size_hint().exact();
         let over = matches!((declared, limit), (Some(len), Some(limit)) if len > limit);
@@ -60,7 +67,7 @@ impl ResponseBody {
             // A declared length over the limit fails at the first read, unread.
             seen: if over { u64::MAX } else { 0 },
             done: false,
-            target,
+            transport,
             lease: SyncWrapper::new(lease),
         }
     }
@@ -69,9 +76,9 @@ impl ResponseBody {
     /// to the pool, or is closed.
     fn finish(&mut self, whole: bool) {
         self.done = true;
-        if let Some(lease) = self.lease.get_mut().take() {
+        if let Some(pooled) = self.lease.get_mut().take() {
             if whole {
-                lease.give_back();
+                self.transport.pool.checkin(pooled);
             }
         }
     }
@@ -79,7 +86,7 @@ impl ResponseBody {
     fn too_large(&mut self, limit: u64) -> TransportError {
         self.finish(false);
         TransportError::BodyTooLarge {
-            target: self.target.clone(),
+            target: self.transport.target.clone(),
             limit,
         }
     }
@@ -104,9 +111,7 @@ impl Body for ResponseBody {
         }
         let inner = &mut this.inner;
         let polled = match this.lease.get_mut() {
-            Some(lease) => lease
-                .pooled
-                .poll_with(cx, |_, cx| Pin::new(&mut *inner).poll_frame(cx)),
+            Some(pooled) => pooled.poll_with(cx, |_, cx| Pin::new(&mut *inner).poll_frame(cx)),
             None => Pin::new(&mut *inner).poll_frame(cx),
         };
         match ready!(polled) {
@@ -126,7 +131,7 @@ impl Body for ResponseBody {
             Some(Err(source)) => {
                 this.finish(false);
                 Poll::Ready(Some(Err(TransportError::Body {
-                    target: this.target.clone(),
+                    target: this.transport.target.clone(),
                     received: this.seen,
                     what: body_failure(&source),
                     source: Box::new(source),

@@ -256,16 +256,3 @@ async fn reap(pool: Weak<Pool>, timeout: Duration) {
         }
     }
 }
-
-/// A connection lent to one response until its body has been read: the body
-/// drives it, and gives it back at the end.
-pub(crate) struct Lease {
-    pub(crate) pooled: Pooled,
-    pub(crate) pool: Arc<Pool>,
-}
-
-impl Lease {
-    pub(crate) fn give_back(self) {
-        self.pool.checkin(self.pooled);
-    }
-}

@@ -20,7 +20,7 @@ use crate::body::ResponseBody;
 use crate::config::{ResponseBodyLimit, TransportConfig};
 use crate::connector::{ConnectError, Connector};
 use crate::error::{BoxError, TransportError};
-use crate::pool::{Lease, Pool, Pooled, RequestBody};
+use crate::pool::{Pool, Pooled, RequestBody};
 use crate::target::Target;
 
 /// The `Host` Docker sends on unix sockets (Engine 25 and later).
@@ -56,10 +56,10 @@ pub struct Transport {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     connector: Connector,
-    pool: Arc<Pool>,
-    target: Target,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) target: Target,
     /// The `Host` header: Docker's on unix sockets, `host:port` on TCP.
     host: http::HeaderValue,
     config: TransportConfig,
@@ -226,7 +226,7 @@ where
         let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
         let future = async move {
             let exchange = shared.exchange(request);
-            let (response, lease) = match shared.config.response_timeout {
+            let (response, pooled) = match shared.config.response_timeout {
                 Some(after) => tokio::time::timeout(after, exchange).await.map_err(|_| {
                     TransportError::ResponseTimeout {
                         target: shared.target.clone(),
@@ -236,12 +236,12 @@ where
                 None => exchange.await?,
             };
             let (mut parts, incoming) = response.into_parts();
-            tracing::Span::current().record("reused", lease.pooled.info.count_response());
+            tracing::Span::current().record("reused", pooled.info.count_response());
             tracing::Span::current().record("status", parts.status.as_u16());
-            parts.extensions.insert(lease.pooled.info.clone());
+            parts.extensions.insert(pooled.info.clone());
             Ok(Response::from_parts(
                 parts,
-                ResponseBody::new(incoming, limit, shared.target.clone(), Some(lease)),
+                ResponseBody::new(incoming, limit, shared, Some(pooled)),
             ))
         };
         ResponseFuture {
@@ -275,7 +275,7 @@ impl Shared {
     async fn exchange(
         &self,
         request: Request<RequestBody>,
-    ) -> Result<(Response<hyper::body::Incoming>, Lease), TransportError> {
+    ) -> Result<(Response<hyper::body::Incoming>, Pooled), TransportError> {
         let mut request = request;
         // (the connection, whether this call opened it)
         let mut next = self.pool.checkout().map(|pooled| (pooled, false));
@@ -292,10 +292,7 @@ impl Shared {
                 std::future::poll_fn(|cx| pooled.poll_with(cx, |_, cx| sending.as_mut().poll(cx)))
                     .await;
             let mut failed = match answer {
-                Ok(response) => {
-                    let pool = Arc::clone(&self.pool);
-                    return Ok((response, Lease { pooled, pool }));
-                }
+                Ok(response) => return Ok((response, pooled)),
                 Err(failed) => failed,
             };
             // It never left: send it again once this connection takes it, or
