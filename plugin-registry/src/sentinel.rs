@@ -14,9 +14,13 @@
 //! What inotify cannot see (a parent directory renamed or mounted over, a
 //! network filesystem changed from elsewhere) is still seen by the `stat`,
 //! which each plugin makes at least once a [`RECHECK`] regardless. A
-//! directory reached through a symbolic link is not watched (the link could
-//! be pointed elsewhere unseen): its plugins are `stat`ed on every `get`, as
-//! they are where inotify is not available.
+//! directory reached through a symbolic link, or named by a relative path, is
+//! not watched (the link could be pointed elsewhere unseen): its plugins are
+//! `stat`ed on every `get`, as they are where inotify is not available (no
+//! Linux, or no instance left under `fs.inotify.max_user_instances`).
+//!
+//! A registry holds one inotify instance, made at its first activation, and
+//! one watch per directory its plugins were found in, kept while it lives.
 
 use std::path::Path;
 use std::sync::Arc;
