@@ -363,12 +363,13 @@ impl<S: PluginTransport> Client<S> {
         payload: Payload,
         unbounded: bool,
     ) -> Result<Response<S::ResponseBody>, ClientError> {
-        let path = PathAndQuery::try_from(format!("/{method}")).map_err(|e| {
-            ClientError::InvalidMethod {
-                plugin: self.plugin.clone(),
-                method: method.to_owned(),
-                reason: e.to_string(),
-            }
+        let mut path = String::with_capacity(method.len() + 1);
+        path.push('/');
+        path.push_str(method);
+        let path = PathAndQuery::try_from(path).map_err(|e| ClientError::InvalidMethod {
+            plugin: self.plugin.clone(),
+            method: method.to_owned(),
+            reason: e.to_string(),
         })?;
         let (body, json) = match payload {
             Payload::Json(bytes) => {
@@ -386,7 +387,7 @@ impl<S: PluginTransport> Client<S> {
         };
         let mut body = body;
         loop {
-            let request = self.request(method, path.clone(), body, json, unbounded)?;
+            let request = Self::request(path.clone(), body, json, unbounded);
             let mut service = self.service.clone();
             let sent = match ServiceExt::ready(&mut service).await {
                 Ok(ready) => ready.call(request).await,
@@ -408,20 +409,16 @@ impl<S: PluginTransport> Client<S> {
 
     /// The request for one attempt.
     fn request(
-        &self,
-        method: &str,
         path: PathAndQuery,
         body: RequestBody,
         json: bool,
         unbounded: bool,
-    ) -> Result<Request<RequestBody>, ClientError> {
-        let mut request = Request::post(http::Uri::from(path))
-            .body(body)
-            .map_err(|e| ClientError::InvalidMethod {
-                plugin: self.plugin.clone(),
-                method: method.to_owned(),
-                reason: e.to_string(),
-            })?;
+    ) -> Request<RequestBody> {
+        // Not through `Request::builder`: its parts travel inside a
+        // `Result` through every step, and nothing here can fail.
+        let mut request = Request::new(body);
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = http::Uri::from(path);
         let headers = request.headers_mut();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V1_2));
         headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
@@ -431,7 +428,7 @@ impl<S: PluginTransport> Client<S> {
         if unbounded {
             request.extensions_mut().insert(ResponseBodyLimit(None));
         }
-        Ok(request)
+        request
     }
 
     /// Runs `future` under `timeout`. At the deadline the call is dropped
