@@ -146,8 +146,9 @@ impl Plugin {
     fn files_changed(&self) -> Option<StaleReason> {
         let files = &self.inner.files;
         // Read before the look at the files, so that a change after it
-        // moves the epoch past the one recorded.
-        let epoch = files.sentinel.epoch();
+        // moves the epoch past the one recorded. (Not read at all for files
+        // no watch covers: they are looked at every time.)
+        let epoch = files.epoch();
         if files.unchanged(epoch) {
             return None;
         }
@@ -227,6 +228,13 @@ impl FileCheck {
         };
         check.looked(epoch);
         check
+    }
+
+    fn epoch(&self) -> Option<u64> {
+        if self.watched.is_empty() {
+            return None;
+        }
+        self.sentinel.epoch()
     }
 
     fn unchanged(&self, epoch: Option<u64>) -> bool {
