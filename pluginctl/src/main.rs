@@ -56,6 +56,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Whoever read the output stopped (`pluginctl watch | head`): done.
+        Err(error) if output::broken_pipe(error.as_ref()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{}", output::error_report(error.as_ref()));
             ExitCode::FAILURE

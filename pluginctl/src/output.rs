@@ -61,6 +61,16 @@ fn causes<'e>(error: &'e (dyn Error + 'static)) -> impl Iterator<Item = &'e (dyn
     std::iter::successors(Some(error), |e: &&'e (dyn Error + 'static)| (*e).source())
 }
 
+/// Whether `error`, or an error under it, is a write to a pipe nobody reads
+/// any more.
+pub(crate) fn broken_pipe(error: &(dyn Error + 'static)) -> bool {
+    causes(error).any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The error and its causes on one line, `message: cause: cause`, for tables
 /// and JSON.
 pub(crate) fn one_line(error: &(dyn Error + 'static)) -> String {

@@ -1022,3 +1022,58 @@ async fn timeout_bounds_a_command() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out), "error: timed out after 300ms\n");
 }
+
+/// A stdout whose reader is gone: every write to it fails with a broken pipe.
+fn unread_stdout() -> Stdio {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(theirs);
+    Stdio::from(std::os::fd::OwnedFd::from(ours))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    // `pluginctl ls | head -0`: exit 0, nothing on stderr.
+    let p = plugins();
+    let out = pluginctl()
+        .args(["--plugin-dir", &p.arg(), "ls"])
+        .stdout(unread_stdout())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+
+    // `pluginctl watch | head -1`: the first line written after the reader
+    // left ends it, long before its timeout.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pluginctl()
+        .args(["--plugin-dir", dir.path().to_str().unwrap(), "-v"])
+        .args(["watch", "--timeout", "120s"])
+        .stdout(unread_stdout())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if line.contains("watching for plugins") {
+            break;
+        }
+    }
+    let _listener = std::os::unix::net::UnixListener::bind(dir.path().join("late.sock")).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("watch ended at the broken pipe")
+        .unwrap();
+    assert!(status.success());
+    let mut rest = Vec::new();
+    while let Some(line) = errors.next_line().await.unwrap() {
+        rest.push(line);
+    }
+    assert!(rest.iter().all(|line| !line.contains("error")), "{rest:?}");
+}
