@@ -8,7 +8,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::service::service_fn;
@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
+// tokio's clock, so that a paused test clock moves the connection watchdog too.
+use tokio::time::Instant;
 
 use crate::body::{RequestBody, ResponseBody};
 use crate::error::ServerError;
@@ -446,7 +448,7 @@ where
 /// `Instant` can hold.
 async fn after(duration: Duration) {
     match Instant::now().checked_add(duration) {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }
@@ -514,7 +516,7 @@ async fn serve_io<S>(
     let mut closing = false;
     loop {
         match next {
-            Check::Later(at) => sleep.as_mut().reset(at.into()),
+            Check::Later(at) => sleep.as_mut().reset(at),
             Check::Never => sleep.as_mut().reset(far_future()),
             Check::Idle | Check::HeadTimeout => {}
         }

@@ -198,3 +198,46 @@ async fn timeouts_of_duration_max_mean_never_and_do_not_panic() {
     let raw = exchange_on(&mut stream, &docker_request("Echo.Echo", r#""second""#)).await;
     assert_eq!(raw.body_text(), r#""second""#);
 }
+
+/// The connection watchdog keeps tokio's time: under a paused test clock an
+/// idle connection is closed once the clock moves past the idle timeout (an
+/// hour here), in no real time. On the system clock it spun until the real
+/// hour had passed; a guard thread ends the wait after 30 real seconds.
+#[tokio::test]
+async fn the_idle_timeout_follows_a_paused_test_clock() {
+    let dir = Dir::new();
+    let path = dir.join("paused.sock");
+    let idle = Duration::from_secs(3600);
+    let _serving = support::test_server()
+        .idle_timeout(idle)
+        .serve_unix(&path)
+        .unwrap();
+    let mut stream = answered_connection(&path, "first").await;
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let guard = {
+        let socket = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(
+            stream.into_std().unwrap(),
+        ));
+        let ours = socket.try_clone().unwrap();
+        stream = UnixStream::from_std(socket).unwrap();
+        std::thread::spawn(move || {
+            let gave_up = finished.recv_timeout(Duration::from_secs(30)).is_err();
+            if gave_up {
+                let _ = ours.shutdown(std::net::Shutdown::Both);
+            }
+            gave_up
+        })
+    };
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = stream.read(&mut byte).await;
+    let _ = done.send(());
+    assert!(!guard.join().unwrap(), "still open after 30 real seconds");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(
+        started.elapsed() >= idle,
+        "closed {:?} into the idle hour",
+        started.elapsed()
+    );
+}
