@@ -415,16 +415,7 @@ async fn watch_prints_an_added_socket_and_ends_at_its_timeout() {
         .unwrap();
     // Wait until it is watching (it says so at -v), then add a plugin.
     let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if line.contains("watching for plugins") {
-            break;
-        }
-    }
+    watching(&mut errors).await;
     let socket = dir.path().join("late.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -1023,6 +1014,20 @@ async fn timeout_bounds_a_command() {
     assert_eq!(stderr(&out), "error: timed out after 300ms\n");
 }
 
+/// Reads `watch -v`'s stderr until it says it is watching.
+async fn watching(errors: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>) {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if line.contains("watching for plugins") {
+            break;
+        }
+    }
+}
+
 /// A stdout whose reader is gone: every write to it fails with a broken pipe.
 fn unread_stdout() -> Stdio {
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -1055,16 +1060,7 @@ async fn a_reader_that_stops_reading_ends_the_command_quietly() {
         .spawn()
         .unwrap();
     let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if line.contains("watching for plugins") {
-            break;
-        }
-    }
+    watching(&mut errors).await;
     let _listener = std::os::unix::net::UnixListener::bind(dir.path().join("late.sock")).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
