@@ -94,7 +94,30 @@ pub(crate) fn run(
 /// dependencies, is kept). At an unchanged version cargo could take an
 /// earlier build of a package as current: a package's files come out of the
 /// `.crate` with the tarball's times, not the edit's.
+///
+/// Test and example executables go too, whatever their names: each run
+/// unpacks into a new directory, so each run's executables get new hashes,
+/// and kept they grew this directory by gigabytes a run.
 fn forget_builds(target: &Path, releases: &[Release]) -> Result<(), String> {
+    let debug = target.join("debug");
+    for dir in ["examples", "incremental"] {
+        let dir = debug.join(dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(debug.join("deps")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let executable =
+                path.extension().is_none() && entry.file_type().is_ok_and(|kind| kind.is_file());
+            if executable {
+                std::fs::remove_file(&path)
+                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            }
+        }
+    }
     let ours = |file: &str| {
         releases.iter().any(|release| {
             let dashed = format!("{}-", release.name);
@@ -104,7 +127,7 @@ fn forget_builds(target: &Path, releases: &[Release]) -> Result<(), String> {
                 || file.starts_with(&format!("lib{snake}"))
         })
     };
-    for dir in ["deps", ".fingerprint", "build", "incremental"] {
+    for dir in ["deps", ".fingerprint", "build"] {
         let dir = target.join("debug").join(dir);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -128,9 +151,12 @@ fn forget_builds(target: &Path, releases: &[Release]) -> Result<(), String> {
 
 fn test_one(dir: &Path, target: &Path, patches: &[String]) -> Result<(), String> {
     let mut test = cargo(&["test", "--manifest-path"]);
+    // Every run builds these packages afresh (see `forget_builds`), so an
+    // incremental cache would only take disk.
     test.arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(target);
+        .arg(target)
+        .env("CARGO_INCREMENTAL", "0");
     for patch in patches {
         test.arg("--config").arg(patch);
     }
@@ -160,4 +186,54 @@ pub(crate) fn render(outcomes: &[Outcome]) -> String {
 /// The workspace's target directory.
 pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn earlier_runs_leave_dependencies_only() {
+        let target = tempfile::tempdir().unwrap();
+        let debug = target.path().join("debug");
+        for dir in [
+            "deps",
+            "examples",
+            "incremental/alpha-1",
+            ".fingerprint/alpha-1",
+        ] {
+            std::fs::create_dir_all(debug.join(dir)).unwrap();
+        }
+        for file in [
+            "deps/libtokio-1.rlib",
+            "deps/tokio-1.d",
+            "deps/libalpha-1.rlib",
+            "deps/alpha-1.d",
+            "deps/handlers-2",
+            "examples/demo-3",
+            ".fingerprint/alpha-1/lib-alpha",
+        ] {
+            std::fs::write(debug.join(file), b"").unwrap();
+        }
+        let alpha = Release {
+            name: "alpha".to_owned(),
+            last: None,
+            version: semver::Version::new(0, 1, 0),
+            notes: Vec::new(),
+            tag: "alpha-v0.1.0".to_owned(),
+        };
+        forget_builds(target.path(), &[alpha]).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&debug)
+            .unwrap()
+            .flat_map(|dir| std::fs::read_dir(dir.unwrap().path()).unwrap())
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                path.strip_prefix(&debug).unwrap().display().to_string()
+            })
+            .collect();
+        left.sort();
+        assert_eq!(left, ["deps/libtokio-1.rlib", "deps/tokio-1.d"]);
+    }
 }
