@@ -1,5 +1,7 @@
-//! Docker plugin descriptors: names, addresses and the `.sock`, `.spec` and
-//! `.json` files that announce a plugin.
+//! The contract a Docker plugin host and a plugin share: plugin names, the
+//! `.sock`, `.spec` and `.json` files that announce a plugin, and the wire
+//! vocabulary both sides speak ([`wire`]: the handshake and its [`wire::Manifest`],
+//! the media types, and bodies decoded with Go's `encoding/json` rules).
 //!
 //! A Docker-style host finds a plugin named `NAME` through one of three files
 //! ([discovery] and [descriptors] in the protocol notes):
