@@ -196,8 +196,8 @@ impl RegistryBuilder {
     /// How many events are kept for a subscriber of
     /// [`events`](Registry::events) that falls behind (default 1024, from 1
     /// to [`MAX_EVENT_CAPACITY`](Self::MAX_EVENT_CAPACITY)); past that it
-    /// gets a [`RegistryEvent::Missed`]. The buffer is allocated whole when
-    /// the registry is built.
+    /// gets a [`RegistryEvent::Missed`]. The buffer is allocated whole at
+    /// the first subscription: a registry nobody subscribes to holds none.
     #[must_use]
     pub fn event_capacity(mut self, events: usize) -> Self {
         self.event_capacity = events.clamp(1, Self::MAX_EVENT_CAPACITY);
