@@ -14,7 +14,8 @@ use plugin_spec::wire::from_body;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A boxed error, for stream items.
+/// tower's boxed error (`Box<dyn Error + Send + Sync>`), re-exported: what
+/// a streaming handler's items and a layer's errors are boxed as.
 pub use tower::BoxError;
 
 /// The body stream a streaming handler answers with.

@@ -26,8 +26,7 @@
 //! [serving]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#serving-a-plugin
 //!
 //! ```
-//! use plugin_server::{HandlerError, PluginServer};
-//! use plugin_spec::PluginName;
+//! use plugin_server::{HandlerError, PluginName, PluginServer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,10 +86,10 @@ pub use body::{RequestBody, ResponseBody};
 pub use error::ServerError;
 pub use handler::{BoxError, Caller, HandlerError, PeerCredentials};
 pub use listen::{MANAGED_SOCKET_DIR, UnixOptions};
-pub use plugin_spec::{PluginName, PluginSpec};
+pub use plugin_spec::{PluginName, PluginSpec, SpecError};
 pub use server::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REQUEST_BODY, PluginServer, Stack,
+    BoxPluginService, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BODY, PluginServer,
 };
 pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};
 pub use serving::{Serving, ShutdownHandle, StopSignal, shutdown_signal};

@@ -37,6 +37,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// started: 30 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default time a graceful shutdown gives requests in flight: 10 s.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
 /// A plugin: its name, the subsystems it implements (its `Plugin.Activate`
 /// answer) and a handler per method. Cheap to clone; serve it on as many
 /// listeners as you like ([`serve_unix`](Self::serve_unix),
@@ -44,8 +47,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`serve_systemd`](Self::serve_systemd)).
 ///
 /// ```
-/// use plugin_server::{HandlerError, PluginServer};
-/// use plugin_spec::PluginName;
+/// use plugin_server::{HandlerError, PluginName, PluginServer};
 ///
 /// // Reads Docker's `{"Name": "..."}`: keys are matched as Go matches them.
 /// #[derive(serde::Deserialize)]
@@ -60,7 +62,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 ///     })
 ///     .handle_raw("Greeter.Echo", |body: bytes::Bytes| async move { Ok(body) });
 /// assert_eq!(server.manifest().implements(), ["Greeter"]);
-/// # Ok::<(), plugin_spec::SpecError>(())
+/// # Ok::<(), plugin_server::SpecError>(())
 /// ```
 ///
 /// # What a server holds
@@ -81,25 +83,51 @@ pub struct PluginServer {
     pub(crate) inner: Arc<Inner>,
     /// The layered stack, made once on first use (not in `Inner`, which the
     /// stack's innermost service holds: no cycle).
-    stack: Arc<OnceLock<Stack>>,
+    stack: Arc<OnceLock<BoxPluginService>>,
 }
 
-/// The service the layers added with [`PluginServer::layer`] wrap, and what
-/// they make of it: requests with a [`RequestBody`], answers with a
-/// [`ResponseBody`], any error boxed.
-pub type Stack = BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
+/// The plugin as a boxed tower service: what a layer added with
+/// [`PluginServer::layer`] wraps (the plugin with the layers added before it),
+/// and what the server keeps of the layer's service in turn. It takes
+/// requests with a [`RequestBody`], answers with a [`ResponseBody`], and
+/// boxes any error; it is tower's [`BoxCloneSyncService`], so a layer's
+/// service must be `Clone + Send + Sync`.
+///
+/// A layer written by hand names it:
+///
+/// ```
+/// use plugin_server::{BoxPluginService, HandlerError, PluginServer, RequestBody};
+/// use tower::ServiceExt;
+///
+/// // Logs each method called, then lets the plugin answer.
+/// let logged = tower::layer::layer_fn(|plugin: BoxPluginService| {
+///     BoxPluginService::new(tower::service_fn(move |request: http::Request<RequestBody>| {
+///         tracing::info!(method = request.uri().path(), "called");
+///         plugin.clone().oneshot(request)
+///     }))
+/// });
+/// let server = PluginServer::new("echo".parse()?)
+///     .handle_raw("Echo.Echo", |body: bytes::Bytes| async move { Ok::<_, HandlerError>(body) })
+///     .layer(logged);
+/// # Ok::<(), plugin_server::SpecError>(())
+/// ```
+pub type BoxPluginService =
+    BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
 
-type LayerFn = Arc<dyn Fn(Stack) -> Stack + Send + Sync>;
+type LayerFn = Arc<dyn Fn(BoxPluginService) -> BoxPluginService + Send + Sync>;
 
 pub(crate) struct Inner {
     pub(crate) name: PluginName,
     pub(crate) manifest: Manifest,
     pub(crate) routes: HashMap<String, Route>,
     pub(crate) max_request_body: u64,
-    pub(crate) grace_period: Duration,
+    /// `None`: wait for requests in flight however long they take.
+    pub(crate) grace_period: Option<Duration>,
     pub(crate) max_connections: usize,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) header_read_timeout: Duration,
+    /// `None`: an idle connection is never closed.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// `None`: a client may take as long as it likes over its headers.
+    pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) layers: Vec<LayerFn>,
 }
 
@@ -130,10 +158,10 @@ impl PluginServer {
                 manifest: Manifest::default(),
                 routes: HashMap::new(),
                 max_request_body: DEFAULT_MAX_REQUEST_BODY,
-                grace_period: Duration::from_secs(10),
+                grace_period: Some(DEFAULT_GRACE_PERIOD),
                 max_connections: DEFAULT_MAX_CONNECTIONS,
-                idle_timeout: DEFAULT_IDLE_TIMEOUT,
-                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+                header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
                 layers: Vec::new(),
             }),
             stack: Arc::default(),
@@ -214,19 +242,49 @@ impl PluginServer {
     }
 
     /// Puts a tower layer around the plugin: every request, on every
-    /// listener and in memory, goes through it first (limits, timeouts,
-    /// metrics, authentication by header or by peer credentials, which each
-    /// request from a unix socket carries in its extensions as
-    /// [`PeerCredentials`](crate::PeerCredentials)). Each call wraps what is there, as axum's
-    /// `Router::layer`: the layer added last sees a request first.
+    /// listener and in memory, goes through it (limits, timeouts, metrics,
+    /// authentication by header or by peer credentials, which each request
+    /// from a unix socket carries in its extensions as
+    /// [`PeerCredentials`](crate::PeerCredentials)). The layer wraps a
+    /// [`BoxPluginService`]: the plugin with the layers added before it.
     ///
-    /// The layer's service takes `Request<`[`RequestBody`]`>` and answers
-    /// `Response<`[`ResponseBody`]`>`; an error it returns (a timeout, a load
-    /// shed) is answered 500 `{"Err": "<its message>"}`.
+    /// How it differs from axum's `Router::layer`:
+    ///
+    /// - **Every method, whenever it is added.** The layer wraps the whole
+    ///   plugin, so methods added with [`handle`](Self::handle) and the
+    ///   others *after* this call go through it too (the stack is built when
+    ///   the server first answers). axum's wraps only the routes added
+    ///   before the call; a route added after it skips the middleware.
+    /// - **Before routing.** The layer sees every request, including
+    ///   `Plugin.Activate`, unknown methods (answered 404 inside it) and
+    ///   non-POST requests, and may rewrite the path (the method) before the
+    ///   plugin looks it up. axum's `layer` runs after routing.
+    /// - **Errors are answers.** axum requires a layer's service to be
+    ///   infallible (`Error: Into<Infallible>`, errors turned into responses
+    ///   with `HandleErrorLayer`). Here the service may fail with anything
+    ///   that converts into [`BoxError`](crate::BoxError): the error (a
+    ///   timeout, a load shed) is answered 500 `{"Err": "<its message>"}`,
+    ///   the messages of its `source()` chain joined with `": "`.
+    ///
+    /// As with axum, each call wraps what is there, so the layer added
+    /// **last sees a request first** (and its answer last); a
+    /// `tower::ServiceBuilder` passed as one layer runs top to bottom.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use plugin_server::{HandlerError, PluginServer};
+    ///
+    /// let server = PluginServer::new("slow".parse()?)
+    ///     // Bounds every call: a slower one is answered 500 "request timed out".
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     // Added after the layer, and inside it all the same.
+    ///     .handle("Slow.Call", |(): ()| async { Ok::<_, HandlerError>(()) });
+    /// # Ok::<(), plugin_server::SpecError>(())
+    /// ```
     #[must_use]
     pub fn layer<L>(self, layer: L) -> Self
     where
-        L: Layer<Stack> + Send + Sync + 'static,
+        L: Layer<BoxPluginService> + Send + Sync + 'static,
         L::Service: Service<Request<RequestBody>, Response = Response<ResponseBody>>
             + Clone
             + Send
@@ -241,13 +299,13 @@ impl PluginServer {
     }
 
     /// The layered stack, when there are layers.
-    pub(crate) fn stack(&self) -> Option<Stack> {
+    pub(crate) fn stack(&self) -> Option<BoxPluginService> {
         if self.inner.layers.is_empty() {
             return None;
         }
         let stack = self.stack.get_or_init(|| {
             let core = Core(Arc::clone(&self.inner));
-            let mut stack: Stack = BoxCloneSyncService::new(core);
+            let mut stack: BoxPluginService = BoxCloneSyncService::new(core);
             for layer in &self.inner.layers {
                 stack = layer(stack);
             }
@@ -295,10 +353,12 @@ impl PluginServer {
         self.edit(|inner| inner.max_request_body = bytes)
     }
 
-    /// How long a graceful shutdown waits for requests in flight (default
-    /// 10 s) before closing their connections.
+    /// How long a graceful shutdown waits for requests in flight before
+    /// closing their connections (default [`DEFAULT_GRACE_PERIOD`]; `None`
+    /// waits for them however long they take).
     #[must_use]
-    pub fn grace_period(self, grace: Duration) -> Self {
+    pub fn grace_period(self, grace: impl Into<Option<Duration>>) -> Self {
+        let grace = grace.into();
         self.edit(|inner| inner.grace_period = grace)
     }
 
@@ -313,17 +373,28 @@ impl PluginServer {
 
     /// How long a connection may sit with no request in progress, before its
     /// first request or between keep-alive requests, before it is closed
-    /// (default [`DEFAULT_IDLE_TIMEOUT`]; `Duration::MAX` for never).
+    /// (default [`DEFAULT_IDLE_TIMEOUT`]; `None` never closes an idle
+    /// connection).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let server = plugin_server::PluginServer::new("p".parse()?);
+    /// let patient = server.clone().idle_timeout(None);
+    /// let brisk = server.idle_timeout(Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
-    pub fn idle_timeout(self, timeout: Duration) -> Self {
+    pub fn idle_timeout(self, timeout: impl Into<Option<Duration>>) -> Self {
+        let timeout = timeout.into();
         self.edit(|inner| inner.idle_timeout = timeout)
     }
 
     /// How long a client has, once the first bytes of a request arrive, to
     /// send all of its headers before it is disconnected (default
-    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; `Duration::MAX` for never).
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; `None` for no limit).
     #[must_use]
-    pub fn header_read_timeout(self, timeout: Duration) -> Self {
+    pub fn header_read_timeout(self, timeout: impl Into<Option<Duration>>) -> Self {
+        let timeout = timeout.into();
         self.edit(|inner| inner.header_read_timeout = timeout)
     }
 
@@ -405,7 +476,8 @@ where
 }
 
 /// `request` through the layered stack; a layer's error is answered 500.
-pub(crate) async fn through(stack: Stack, request: Request<RequestBody>) -> Response<ResponseBody> {
+pub(crate) async fn through(
+    stack: BoxPluginService, request: Request<RequestBody>) -> Response<ResponseBody> {
     match stack.oneshot(request).await {
         Ok(response) => response,
         Err(error) => {

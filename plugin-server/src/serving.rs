@@ -28,7 +28,7 @@ use crate::handler::BoxError;
 use crate::handler::PeerCredentials;
 use crate::relay::Relayed;
 use crate::server::Inner;
-use crate::server::{PluginServer, Stack, through};
+use crate::server::{BoxPluginService, PluginServer, through};
 use crate::service::respond;
 
 /// How long a TLS client may take to finish its handshake.
@@ -268,7 +268,7 @@ pub(crate) fn start(
 #[derive(Clone)]
 struct App {
     inner: Arc<Inner>,
-    stack: Option<Stack>,
+    stack: Option<BoxPluginService>,
     #[cfg(feature = "metrics")]
     labels: crate::metrics::Labels,
 }
@@ -343,15 +343,16 @@ async fn accept_loop(
     // Each connection saw the stop too: idle ones close at once, busy ones
     // after their answer.
     let drained = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(inner.grace_period, drained)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            plugin = %inner.name,
-            "requests still running after the {:?} grace period; closing their connections",
-            inner.grace_period
-        );
+    match inner.grace_period {
+        None => drained.await,
+        Some(grace) => {
+            if tokio::time::timeout(grace, drained).await.is_err() {
+                tracing::warn!(
+                    plugin = %inner.name,
+                    "requests still running after the {grace:?} grace period; closing their connections",
+                );
+            }
+        }
     }
     connections.shutdown().await;
     tracing::info!(plugin = %inner.name, "plugin stopped");
@@ -359,7 +360,6 @@ async fn accept_loop(
 
 async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool>) {
     let inner = &app.inner;
-    let activity = Arc::new(Activity::new());
     match accepted {
         Accepted::Unix(stream) => {
             // Who is calling, for handlers and layers that ask.
@@ -371,7 +371,7 @@ async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool
                 &mut stop,
             );
             if let Some(first) = first.await {
-                let serving = serve_io(stream, Some(first), peer, app.clone(), activity, stop);
+                let serving = serve_io(stream, Some(first), peer, app.clone(), stop);
                 Box::pin(serving).await;
             }
         }
@@ -384,7 +384,7 @@ async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool
                 &mut stop,
             );
             if let Some(first) = first.await {
-                let serving = serve_io(stream, Some(first), None, app.clone(), activity, stop);
+                let serving = serve_io(stream, Some(first), None, app.clone(), stop);
                 Box::pin(serving).await;
             }
         }
@@ -393,7 +393,7 @@ async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool
             let _ = stream.set_nodelay(true);
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {
-                    Box::pin(serve_io(stream, None, None, app.clone(), activity, stop)).await
+                    Box::pin(serve_io(stream, None, None, app.clone(), stop)).await
                 }
                 Ok(Err(e)) => tracing::debug!(plugin = %inner.name, "TLS handshake failed: {e}"),
                 Err(_) => tracing::debug!(plugin = %inner.name, "TLS handshake timed out"),
@@ -444,10 +444,10 @@ where
     }
 }
 
-/// Sleeps for `duration`, or forever when the deadline is past what an
-/// `Instant` can hold.
-async fn after(duration: Duration) {
-    match Instant::now().checked_add(duration) {
+/// Sleeps for `duration`; forever when it is `None` or the deadline is past
+/// what an `Instant` can hold.
+async fn after(duration: Option<Duration>) {
+    match duration.and_then(|duration| Instant::now().checked_add(duration)) {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
@@ -458,7 +458,6 @@ async fn serve_io<S>(
     first: Option<u8>,
     peer: Option<PeerCredentials>,
     app: App,
-    activity: Arc<Activity>,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -466,15 +465,19 @@ async fn serve_io<S>(
     let inner = &app.inner;
     let (idle_timeout, header_read_timeout) = (inner.idle_timeout, inner.header_read_timeout);
     let name = inner.name.clone();
+    // With no timeout to keep, nothing follows the connection's phase: its
+    // reads and requests cost no lock.
+    let activity = (idle_timeout.is_some() || header_read_timeout.is_some())
+        .then(|| Arc::new(Activity::new()));
     let service = {
-        let activity = Arc::clone(&activity);
+        let activity = activity.clone();
         let app = app.clone();
         service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
             if let Some(peer) = peer {
                 request.extensions_mut().insert(peer);
             }
             let app = app.clone();
-            let request_done = activity.request_started();
+            let request_done = activity.as_ref().map(Activity::request_started);
             #[cfg(feature = "metrics")]
             let timing = app.labels.start(request.uri().path());
             async move {
@@ -494,7 +497,7 @@ async fn serve_io<S>(
     let io = Watched {
         io: stream,
         first,
-        activity: Arc::clone(&activity),
+        activity: activity.clone(),
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -510,7 +513,11 @@ async fn serve_io<S>(
     // The watchdog does not follow each request: it wakes at the earliest
     // moment a timeout could run out, and looks at the connection's phase
     // then. Requests cost no timer and no wake-up.
-    let mut next = activity.check(Instant::now(), idle_timeout, header_read_timeout);
+    let check = |now| match &activity {
+        Some(activity) => activity.check(now, idle_timeout, header_read_timeout),
+        None => Check::Never,
+    };
+    let mut next = check(Instant::now());
     let sleep = tokio::time::sleep_until(far_future());
     tokio::pin!(sleep);
     let mut closing = false;
@@ -534,16 +541,16 @@ async fn serve_io<S>(
                 connection.as_mut().graceful_shutdown();
             }
             () = &mut sleep, if armed => {
-                next = match activity.check(Instant::now(), idle_timeout, header_read_timeout) {
+                next = match check(Instant::now()) {
                     Check::Idle if closing => Check::Never,
                     Check::Idle => {
-                        tracing::debug!(plugin = %name, "closing a connection idle for {idle_timeout:?}");
+                        tracing::debug!(plugin = %name, "closing a connection idle for {:?}", idle_timeout.unwrap_or_default());
                         closing = true;
                         connection.as_mut().graceful_shutdown();
                         Check::Never
                     }
                     Check::HeadTimeout => {
-                        tracing::debug!(plugin = %name, "disconnecting a client that did not send its headers within {header_read_timeout:?}");
+                        tracing::debug!(plugin = %name, "disconnecting a client that did not send its headers within {:?}", header_read_timeout.unwrap_or_default());
                         return;
                     }
                     later => later,
@@ -570,7 +577,8 @@ enum Check {
     HeadTimeout,
     /// Look again then.
     Later(Instant),
-    /// Nothing can run out (both timeouts are `Duration::MAX`).
+    /// Nothing can run out (no timeout is set, or none fits in an
+    /// `Instant`).
     Never,
 }
 
@@ -625,9 +633,10 @@ impl Activity {
     /// idle connection may start a request (and its header timer) at any
     /// moment, and a busy one may become idle, so those are looked at again
     /// within the shorter timeout.
-    fn check(&self, now: Instant, idle: Duration, head: Duration) -> Check {
+    fn check(&self, now: Instant, idle: Option<Duration>, head: Option<Duration>) -> Check {
         let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
-        let after = |since: Instant, timeout: Duration| since.checked_add(timeout);
+        let after =
+            |since: Instant, timeout: Option<Duration>| timeout.and_then(|t| since.checked_add(t));
         let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Check::Later(a.min(b)),
             (Some(at), None) | (None, Some(at)) => Check::Later(at),
@@ -664,7 +673,7 @@ impl Drop for RequestDone {
 /// A response body that marks its request done once hyper drops it.
 struct Tracked {
     body: ResponseBody,
-    _done: RequestDone,
+    _done: Option<RequestDone>,
 }
 
 impl http_body::Body for Tracked {
@@ -692,7 +701,7 @@ impl http_body::Body for Tracked {
 struct Watched<S> {
     io: S,
     first: Option<u8>,
-    activity: Arc<Activity>,
+    activity: Option<Arc<Activity>>,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
@@ -704,7 +713,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         if buf.remaining() > 0 {
             if let Some(byte) = self.first.take() {
                 buf.put_slice(&[byte]);
-                self.activity.read();
+                if let Some(activity) = &self.activity {
+                    activity.read();
+                }
                 // The rest of what arrived comes in the same read: given one
                 // byte, hyper would grow its 8 KiB buffer to 16 KiB for the next.
                 // Pending or an error shows again on hyper's next read.
@@ -714,8 +725,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.read();
+        if let Some(activity) = &self.activity {
+            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                activity.read();
+            }
         }
         polled
     }

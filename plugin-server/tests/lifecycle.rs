@@ -92,6 +92,49 @@ async fn requests_still_running_after_the_grace_period_are_cut_off() {
     );
 }
 
+/// `grace_period(None)` waits for a request in flight however long it
+/// takes: an hour of paused time on, the shutdown still waits, and the
+/// request, once released, is answered.
+#[tokio::test]
+async fn with_no_grace_period_shutdown_waits_for_requests_in_flight() {
+    let dir = Dir::new();
+    let path = dir.join("slow.sock");
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let serving = slow_server(Arc::clone(&started), Arc::clone(&release))
+        .grace_period(None)
+        .serve_unix(&path)
+        .unwrap();
+    // Written by hand: `exchange` would give up after a few seconds of the
+    // paused clock.
+    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, &docker_request("Slow.Wait", ""))
+        .await
+        .unwrap();
+    started.notified().await;
+    let (done_tx, mut done_rx) = oneshot::channel();
+    tokio::spawn(async move {
+        serving.shutdown().await;
+        let _ = done_tx.send(());
+    });
+    tokio::time::pause();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(
+        done_rx.try_recv(),
+        Err(oneshot::error::TryRecvError::Empty),
+        "the shutdown gave up on the request in flight"
+    );
+    release.notify_one();
+    let raw = support::read_response(&mut stream).await;
+    assert_eq!(
+        (raw.status_line.as_str(), raw.body_text()),
+        ("HTTP/1.1 200 OK", "\"done\"\n")
+    );
+    tokio::time::timeout(Duration::from_secs(10), done_rx)
+        .await
+        .expect("the shutdown did not end once the request was answered")
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_shutdown_handle_stops_the_server_from_elsewhere() {
     let dir = Dir::new();

@@ -184,6 +184,8 @@ async fn the_header_read_timeout_does_not_bound_an_idle_keep_alive_connection() 
     );
 }
 
+/// `Duration::MAX` is a timeout no `Instant` can hold: it is never reached,
+/// and nothing panics adding it to now.
 #[tokio::test]
 async fn timeouts_of_duration_max_mean_never_and_do_not_panic() {
     let dir = Dir::new();
@@ -240,4 +242,70 @@ async fn the_idle_timeout_follows_a_paused_test_clock() {
         "closed {:?} into the idle hour",
         started.elapsed()
     );
+}
+
+/// Whether the server still holds `stream` open (nothing to read, and no end
+/// of file), without waiting.
+fn still_open(stream: &UnixStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.try_read(&mut byte) {
+        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+        Ok(0) => false,
+        Ok(n) => panic!("the server sent {n} unasked-for bytes"),
+    }
+}
+
+/// `idle_timeout(None)` means never: under a paused clock moved on by an
+/// hour, an idle keep-alive connection and one that never sent anything are
+/// both still open, and answered.
+#[tokio::test]
+async fn with_no_idle_timeout_idle_connections_outlive_an_hour() {
+    let dir = Dir::new();
+    let path = dir.join("patient.sock");
+    let _serving = support::test_server()
+        .idle_timeout(None)
+        .serve_unix(&path)
+        .unwrap();
+    let mut kept = answered_connection(&path, "first").await;
+    let mut quiet = UnixStream::connect(&path).await.unwrap();
+    tokio::time::pause();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(still_open(&kept), "the keep-alive connection was closed");
+    assert!(still_open(&quiet), "the quiet connection was closed");
+    for (stream, text) in [(&mut kept, r#""kept""#), (&mut quiet, r#""quiet""#)] {
+        let raw = exchange_on(stream, &docker_request("Echo.Echo", text)).await;
+        assert_eq!(
+            (raw.status_line.as_str(), raw.body_text()),
+            ("HTTP/1.1 200 OK", text)
+        );
+    }
+}
+
+/// The default idle timeout holds under a paused clock too: open a second
+/// before it runs out, closed when it does.
+#[tokio::test]
+async fn with_the_default_idle_timeout_idle_connections_close_at_it() {
+    let dir = Dir::new();
+    let path = dir.join("default.sock");
+    let _serving = support::test_server().serve_unix(&path).unwrap();
+    let mut kept = answered_connection(&path, "first").await;
+    let mut quiet = UnixStream::connect(&path).await.unwrap();
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
+    let second = Duration::from_secs(1);
+    tokio::time::sleep(plugin_server::DEFAULT_IDLE_TIMEOUT - second).await;
+    assert!(still_open(&kept), "the keep-alive connection closed early");
+    assert!(still_open(&quiet), "the quiet connection closed early");
+    for stream in [&mut kept, &mut quiet] {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(3600), stream.read(&mut byte))
+            .await
+            .expect("still open an hour on");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        let took = started.elapsed();
+        assert!(
+            took <= plugin_server::DEFAULT_IDLE_TIMEOUT + second,
+            "closed only after {took:?}"
+        );
+    }
 }

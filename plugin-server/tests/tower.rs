@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use plugin_server::{Caller, HandlerError, PluginServer, RequestBody, ResponseBody, Stack};
+use plugin_server::{
+    BoxPluginService, Caller, HandlerError, PluginServer, RequestBody, ResponseBody,
+};
 use support::{Dir, docker_request, exchange, test_server};
 use tower::ServiceExt;
 
@@ -49,9 +51,10 @@ async fn the_server_answers_in_memory_with_no_socket() {
 }
 
 /// Refuses a request without `X-Token: secret` with a 403, before the plugin.
-fn token_layer() -> impl tower::Layer<Stack, Service = Stack> + Clone + Send + Sync + 'static {
-    tower::layer::layer_fn(|inner: Stack| {
-        Stack::new(tower::service_fn(move |request: Request<RequestBody>| {
+fn token_layer()
+-> impl tower::Layer<BoxPluginService, Service = BoxPluginService> + Clone + Send + Sync + 'static {
+    tower::layer::layer_fn(|inner: BoxPluginService| {
+        BoxPluginService::new(tower::service_fn(move |request: Request<RequestBody>| {
             let inner = inner.clone();
             async move {
                 if request.headers().get("x-token") == Some(&HeaderValue::from_static("secret")) {
@@ -102,6 +105,38 @@ async fn a_layer_guards_every_listener_and_the_in_memory_service() {
         in_memory(&server, "Plugin.Activate", "").await,
         (StatusCode::FORBIDDEN, "{\"Err\":\"no token\"}\n".to_owned())
     );
+}
+
+/// Unlike axum's `Router::layer`, which wraps only the routes added before
+/// it, a layer wraps methods added after it too.
+#[tokio::test]
+async fn a_layer_wraps_methods_added_after_it() {
+    let server = PluginServer::new("late".parse().unwrap())
+        .layer(token_layer())
+        .handle_raw("Late.Echo", |body: Bytes| async move {
+            Ok::<_, HandlerError>(body)
+        });
+    assert_eq!(
+        in_memory(&server, "Late.Echo", "no token").await,
+        (StatusCode::FORBIDDEN, "{\"Err\":\"no token\"}\n".to_owned())
+    );
+    let dir = Dir::new();
+    let path = dir.join("late.sock");
+    let _serving = server.serve_unix(&path).unwrap();
+    let raw = exchange(&path, &docker_request("Late.Echo", r#""no token""#)).await;
+    assert_eq!(
+        (raw.status_line.as_str(), raw.body_text()),
+        ("HTTP/1.1 403 Forbidden", "{\"Err\":\"no token\"}\n")
+    );
+    // With the token, the method added after the layer answers.
+    let request = Request::post("/Late.Echo")
+        .header("x-token", "secret")
+        .body(Full::new(Bytes::from("let in")))
+        .unwrap();
+    let response = server.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "let in");
 }
 
 #[tokio::test]
