@@ -19,12 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use clap::Parser;
-use plugin_server::{HandlerError, PluginName, PluginServer};
-use plugin_subsystems::PluginServerExt;
 use plugin_subsystems::volume::{
     CreateRequest, GetRequest, GetResponse, ListResponse, MountRequest, MountResponse, PathRequest,
     PathResponse, RemoveRequest, UnmountRequest, Volume, VolumeDriver,
 };
+use plugin_subsystems::{HandlerError, PluginName, PluginServer, PluginServerExt};
 
 #[derive(Debug, Parser)]
 struct Args {

@@ -23,16 +23,24 @@
 //! is a failure (`Err`; `Error` for IPAM; authz acts on `Allow` and `Msg`).
 //! The features `client` and `server` (both default) bring the two sides.
 //!
-//! A volume plugin, served and called:
+//! # Serving a plugin
+//!
+//! A plugin author needs this crate alone, with the feature `server`: it
+//! re-exports what serving names, from plugin-server ([`PluginServer`],
+//! [`HandlerError`], [`Serving`], [`ServerError`], [`shutdown_signal`] and
+//! the rest) and from plugin-spec ([`PluginName`], [`SpecError`]). Implement
+//! a subsystem's trait and mount it with [`PluginServerExt`].
+//!
+//! A volume plugin, served and called (the call is the host's side, through
+//! plugin-client):
 //!
 //! ```
 //! use std::collections::BTreeMap;
 //! use std::sync::Mutex;
 //!
-//! use plugin_subsystems::PluginServerExt;
 //! use plugin_subsystems::volume::{self, VolumeDriver, VolumeDriverClient};
+//! use plugin_subsystems::{HandlerError, PluginName, PluginServer, PluginServerExt};
 //! use plugin_client::{Client, ClientConfig};
-//! use plugin_server::{HandlerError, PluginName, PluginServer};
 //!
 //! #[derive(Default)]
 //! struct Memory(Mutex<BTreeMap<String, volume::Volume>>);
@@ -87,7 +95,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `client` | on | The typed host clients (`volume::VolumeDriverClient`, `network::NetworkDriverClient`, ...) over plugin-client, applying the engine's error-field rules. |
-//! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...) and [`PluginServerExt`], which mounts them on a plugin-server `PluginServer`. |
+//! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...), [`PluginServerExt`], which mounts them on a [`PluginServer`], and plugin-server's serving API re-exported ([`PluginServer`], [`HandlerError`], [`Serving`] ...). |
 //! | `tls` | on | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client with no rustls. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -122,6 +130,22 @@ pub mod volume;
 
 #[cfg(feature = "server")]
 pub use server_ext::PluginServerExt;
+
+// Both sides name plugins: a host in an authz decision, a plugin to serve.
+pub use plugin_spec::{PluginName, SpecError};
+
+// What a plugin author's code names to serve, so that this crate is the only
+// one a plugin needs.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use plugin_server::{
+    BoxError, BoxPluginService, Caller, HandlerError, PeerCredentials, PluginServer,
+    RequestBody, ResponseBody, ServerError, Serving, ShutdownHandle, StopSignal, UnixOptions,
+    shutdown_signal,
+};
+#[cfg(all(feature = "server", feature = "tls"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "server", feature = "tls"))))]
+pub use plugin_server::TlsFiles;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

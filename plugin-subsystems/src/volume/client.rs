@@ -18,11 +18,10 @@ typed_client! {
     ///
     /// ```no_run
     /// use plugin_subsystems::volume::VolumeDriverClient;
-    /// use plugin_client::{Client, ClientConfig};
-    /// use plugin_spec::{PluginName, PluginSpec};
+    /// use plugin_client::{Client, ClientConfig, PluginSpec};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+    /// let spec = PluginSpec::from_socket("sshfs".parse()?, "/run/docker/plugins/sshfs.sock")?;
     /// let volumes = VolumeDriverClient::new(Client::for_spec(&spec, &ClientConfig::default())?);
     /// volumes.create("data", None).await?;
     /// let mountpoint = volumes.mount("data", "container-1").await?;
