@@ -88,7 +88,7 @@ pub use handler::{BoxError, Caller, HandlerError, PeerCredentials};
 pub use listen::{MANAGED_SOCKET_DIR, UnixOptions};
 pub use plugin_spec::{PluginName, PluginSpec, SpecError};
 pub use server::{
-    BoxPluginService, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    BoxServerService, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BODY, PluginServer,
 };
 pub use service::{ACTIVATE, CONTENT_TYPE_V1_1};

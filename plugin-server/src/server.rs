@@ -83,7 +83,7 @@ pub struct PluginServer {
     pub(crate) inner: Arc<Inner>,
     /// The layered stack, made once on first use (not in `Inner`, which the
     /// stack's innermost service holds: no cycle).
-    stack: Arc<OnceLock<BoxPluginService>>,
+    stack: Arc<OnceLock<BoxServerService>>,
 }
 
 /// The plugin as a boxed tower service: what a layer added with
@@ -96,12 +96,12 @@ pub struct PluginServer {
 /// A layer written by hand names it:
 ///
 /// ```
-/// use plugin_server::{BoxPluginService, HandlerError, PluginServer, RequestBody};
+/// use plugin_server::{BoxServerService, HandlerError, PluginServer, RequestBody};
 /// use tower::ServiceExt;
 ///
 /// // Logs each method called, then lets the plugin answer.
-/// let logged = tower::layer::layer_fn(|plugin: BoxPluginService| {
-///     BoxPluginService::new(tower::service_fn(move |request: http::Request<RequestBody>| {
+/// let logged = tower::layer::layer_fn(|plugin: BoxServerService| {
+///     BoxServerService::new(tower::service_fn(move |request: http::Request<RequestBody>| {
 ///         tracing::info!(method = request.uri().path(), "called");
 ///         plugin.clone().oneshot(request)
 ///     }))
@@ -111,10 +111,10 @@ pub struct PluginServer {
 ///     .layer(logged);
 /// # Ok::<(), plugin_server::SpecError>(())
 /// ```
-pub type BoxPluginService =
+pub type BoxServerService =
     BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
 
-type LayerFn = Arc<dyn Fn(BoxPluginService) -> BoxPluginService + Send + Sync>;
+type LayerFn = Arc<dyn Fn(BoxServerService) -> BoxServerService + Send + Sync>;
 
 pub(crate) struct Inner {
     pub(crate) name: PluginName,
@@ -246,7 +246,7 @@ impl PluginServer {
     /// authentication by header or by peer credentials, which each request
     /// from a unix socket carries in its extensions as
     /// [`PeerCredentials`](crate::PeerCredentials)). The layer wraps a
-    /// [`BoxPluginService`]: the plugin with the layers added before it.
+    /// [`BoxServerService`]: the plugin with the layers added before it.
     ///
     /// How it differs from axum's `Router::layer`:
     ///
@@ -284,7 +284,7 @@ impl PluginServer {
     #[must_use]
     pub fn layer<L>(self, layer: L) -> Self
     where
-        L: Layer<BoxPluginService> + Send + Sync + 'static,
+        L: Layer<BoxServerService> + Send + Sync + 'static,
         L::Service: Service<Request<RequestBody>, Response = Response<ResponseBody>>
             + Clone
             + Send
@@ -299,13 +299,13 @@ impl PluginServer {
     }
 
     /// The layered stack, when there are layers.
-    pub(crate) fn stack(&self) -> Option<BoxPluginService> {
+    pub(crate) fn stack(&self) -> Option<BoxServerService> {
         if self.inner.layers.is_empty() {
             return None;
         }
         let stack = self.stack.get_or_init(|| {
             let core = Core(Arc::clone(&self.inner));
-            let mut stack: BoxPluginService = BoxCloneSyncService::new(core);
+            let mut stack: BoxServerService = BoxCloneSyncService::new(core);
             for layer in &self.inner.layers {
                 stack = layer(stack);
             }
@@ -477,7 +477,9 @@ where
 
 /// `request` through the layered stack; a layer's error is answered 500.
 pub(crate) async fn through(
-    stack: BoxPluginService, request: Request<RequestBody>) -> Response<ResponseBody> {
+    stack: BoxServerService,
+    request: Request<RequestBody>,
+) -> Response<ResponseBody> {
     match stack.oneshot(request).await {
         Ok(response) => response,
         Err(error) => {

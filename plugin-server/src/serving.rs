@@ -28,7 +28,7 @@ use crate::handler::BoxError;
 use crate::handler::PeerCredentials;
 use crate::relay::Relayed;
 use crate::server::Inner;
-use crate::server::{BoxPluginService, PluginServer, through};
+use crate::server::{BoxServerService, PluginServer, through};
 use crate::service::respond;
 
 /// How long a TLS client may take to finish its handshake.
@@ -268,7 +268,7 @@ pub(crate) fn start(
 #[derive(Clone)]
 struct App {
     inner: Arc<Inner>,
-    stack: Option<BoxPluginService>,
+    stack: Option<BoxServerService>,
     #[cfg(feature = "metrics")]
     labels: crate::metrics::Labels,
 }
@@ -392,9 +392,7 @@ async fn connection(accepted: Accepted, app: App, mut stop: watch::Receiver<bool
         Accepted::Tls(stream, acceptor) => {
             let _ = stream.set_nodelay(true);
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => {
-                    Box::pin(serve_io(stream, None, None, app.clone(), stop)).await
-                }
+                Ok(Ok(stream)) => Box::pin(serve_io(stream, None, None, app.clone(), stop)).await,
                 Ok(Err(e)) => tracing::debug!(plugin = %inner.name, "TLS handshake failed: {e}"),
                 Err(_) => tracing::debug!(plugin = %inner.name, "TLS handshake timed out"),
             }

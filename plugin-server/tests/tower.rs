@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use plugin_server::{
-    BoxPluginService, Caller, HandlerError, PluginServer, RequestBody, ResponseBody,
+    BoxServerService, Caller, HandlerError, PluginServer, RequestBody, ResponseBody,
 };
 use support::{Dir, docker_request, exchange, test_server};
 use tower::ServiceExt;
@@ -52,9 +52,9 @@ async fn the_server_answers_in_memory_with_no_socket() {
 
 /// Refuses a request without `X-Token: secret` with a 403, before the plugin.
 fn token_layer()
--> impl tower::Layer<BoxPluginService, Service = BoxPluginService> + Clone + Send + Sync + 'static {
-    tower::layer::layer_fn(|inner: BoxPluginService| {
-        BoxPluginService::new(tower::service_fn(move |request: Request<RequestBody>| {
+-> impl tower::Layer<BoxServerService, Service = BoxServerService> + Clone + Send + Sync + 'static {
+    tower::layer::layer_fn(|inner: BoxServerService| {
+        BoxServerService::new(tower::service_fn(move |request: Request<RequestBody>| {
             let inner = inner.clone();
             async move {
                 if request.headers().get("x-token") == Some(&HeaderValue::from_static("secret")) {

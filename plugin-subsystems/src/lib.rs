@@ -136,16 +136,15 @@ pub use plugin_spec::{PluginName, SpecError};
 
 // What a plugin author's code names to serve, so that this crate is the only
 // one a plugin needs.
-#[cfg(feature = "server")]
-#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
-pub use plugin_server::{
-    BoxError, BoxPluginService, Caller, HandlerError, PeerCredentials, PluginServer,
-    RequestBody, ResponseBody, ServerError, Serving, ShutdownHandle, StopSignal, UnixOptions,
-    shutdown_signal,
-};
 #[cfg(all(feature = "server", feature = "tls"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "server", feature = "tls"))))]
 pub use plugin_server::TlsFiles;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use plugin_server::{
+    BoxError, BoxServerService, Caller, HandlerError, PeerCredentials, PluginServer, RequestBody,
+    ResponseBody, ServerError, Serving, ShutdownHandle, StopSignal, UnixOptions, shutdown_signal,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
