@@ -2,8 +2,9 @@
 //! checks its subsystem's error field. Each client's calls are a plain
 //! `impl<S: PluginTransport>` block beside it.
 
-/// Defines a typed client: the struct, `new`, `client` and the `From`
-/// conversions, with `field` the error field its 200 answers are checked for.
+/// Defines a typed client: the struct, `new`, `client` and `From<Client>`
+/// (what a registry plugin's `typed()` calls), with `field` the error field
+/// its 200 answers are checked for.
 macro_rules! typed_client {
     ($(#[$meta:meta])* $name:ident($field:expr)) => {
         $(#[$meta])*
@@ -31,13 +32,6 @@ macro_rules! typed_client {
         impl<S> From<plugin_client::Client<S>> for $name<S> {
             fn from(client: plugin_client::Client<S>) -> Self {
                 Self::new(client)
-            }
-        }
-
-        /// Typed calls over a clone of `client`.
-        impl<S: Clone> From<&plugin_client::Client<S>> for $name<S> {
-            fn from(client: &plugin_client::Client<S>) -> Self {
-                Self::new(client.clone())
             }
         }
     };
