@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use plugin_server::{HandlerError, PluginName, PluginServer};
+use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
 use plugin_transport::{Transport, TransportConfig};
 use support::{Dir, docker_request, exchange};
+use tokio::net::UnixStream;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceExt;
 
@@ -53,7 +54,7 @@ async fn shutdown_refuses_new_connections_and_lets_requests_in_flight_finish() {
     })
     .await;
     assert!(gone.is_ok(), "the socket is still there");
-    assert!(tokio::net::UnixStream::connect(&path).await.is_err());
+    assert!(UnixStream::connect(&path).await.is_err());
     // ...while the call in flight finishes with its answer.
     release.notify_one();
     let raw = in_flight.await.unwrap();
@@ -67,20 +68,31 @@ async fn shutdown_refuses_new_connections_and_lets_requests_in_flight_finish() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn requests_still_running_after_the_grace_period_are_cut_off() {
+/// A slow server with this grace period, and a connection whose `Slow.Wait`
+/// has reached the handler (written by hand: `exchange` would give up after a
+/// few seconds of a paused clock): the directory that holds the socket, the
+/// server, the connection, and what releases the call.
+async fn a_call_in_flight(
+    grace: impl Into<Option<Duration>>,
+) -> (Dir, Serving, UnixStream, Arc<Notify>) {
     let dir = Dir::new();
     let path = dir.join("slow.sock");
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let serving = slow_server(Arc::clone(&started), release)
-        .grace_period(Duration::from_millis(100))
+    let serving = slow_server(Arc::clone(&started), Arc::clone(&release))
+        .grace_period(grace)
         .serve_unix(&path)
         .unwrap();
-    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut stream = UnixStream::connect(&path).await.unwrap();
     tokio::io::AsyncWriteExt::write_all(&mut stream, &docker_request("Slow.Wait", ""))
         .await
         .unwrap();
     started.notified().await;
+    (dir, serving, stream, release)
+}
+
+#[tokio::test]
+async fn requests_still_running_after_the_grace_period_are_cut_off() {
+    let (_dir, serving, mut stream, _release) = a_call_in_flight(Duration::from_millis(100)).await;
     tokio::time::timeout(Duration::from_secs(10), serving.shutdown())
         .await
         .expect("shutdown hung");
@@ -97,20 +109,7 @@ async fn requests_still_running_after_the_grace_period_are_cut_off() {
 /// request, once released, is answered.
 #[tokio::test]
 async fn with_no_grace_period_shutdown_waits_for_requests_in_flight() {
-    let dir = Dir::new();
-    let path = dir.join("slow.sock");
-    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let serving = slow_server(Arc::clone(&started), Arc::clone(&release))
-        .grace_period(None)
-        .serve_unix(&path)
-        .unwrap();
-    // Written by hand: `exchange` would give up after a few seconds of the
-    // paused clock.
-    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stream, &docker_request("Slow.Wait", ""))
-        .await
-        .unwrap();
-    started.notified().await;
+    let (_dir, serving, mut stream, release) = a_call_in_flight(None).await;
     let (done_tx, mut done_rx) = oneshot::channel();
     tokio::spawn(async move {
         serving.shutdown().await;
@@ -215,7 +214,7 @@ async fn one_thousand_concurrent_connections_are_all_answered() {
         let (path, barrier) = (path.clone(), Arc::clone(&barrier));
         tasks.push(tokio::spawn(async move {
             // All 1,000 connections are open before any request is sent.
-            let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+            let mut stream = UnixStream::connect(&path).await.unwrap();
             barrier.wait().await;
             let body = format!("{{\"i\":{i}}}");
             let raw = support::exchange_on(&mut stream, &docker_request("Echo.Echo", &body)).await;
@@ -252,7 +251,7 @@ async fn systemd_socket_activation_serves_the_passed_socket() {
     // for the answer, as a host talking to socket-activated plugin would.
     let connected = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            if let Ok(stream) = tokio::net::UnixStream::connect(&path).await {
+            if let Ok(stream) = UnixStream::connect(&path).await {
                 return stream;
             }
             tokio::task::yield_now().await;
