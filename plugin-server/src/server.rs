@@ -252,9 +252,10 @@ impl PluginServer {
     ///
     /// - **Every method, whenever it is added.** The layer wraps the whole
     ///   plugin, so methods added with [`handle`](Self::handle) and the
-    ///   others *after* this call go through it too (the stack is built when
-    ///   the server first answers). axum's wraps only the routes added
-    ///   before the call; a route added after it skips the middleware.
+    ///   others *after* this call go through it too (the stack is built
+    ///   once, when the server is first served or called). axum's wraps only
+    ///   the routes added before the call; a route added after it skips the
+    ///   middleware.
     /// - **Before routing.** The layer sees every request, including
     ///   `Plugin.Activate`, unknown methods (answered 404 inside it) and
     ///   non-POST requests, and may rewrite the path (the method) before the

@@ -139,6 +139,23 @@ async fn a_layer_wraps_methods_added_after_it() {
     assert_eq!(body, "let in");
 }
 
+/// A layer runs before the method is looked up: it may rename one.
+#[tokio::test]
+async fn a_layer_may_rewrite_the_method_before_the_plugin_looks_it_up() {
+    let server = test_server().layer(tower::util::MapRequestLayer::new(
+        |mut request: Request<RequestBody>| {
+            if request.uri().path() == "/Echo.Old" {
+                *request.uri_mut() = http::Uri::from_static("/Echo.Echo");
+            }
+            request
+        },
+    ));
+    assert_eq!(
+        in_memory(&server, "Echo.Old", "renamed").await,
+        (StatusCode::OK, "renamed".to_owned())
+    );
+}
+
 #[tokio::test]
 async fn a_layers_error_is_answered_500_with_its_message() {
     let server = PluginServer::new("slow".parse().unwrap())
