@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use plugin_client::{ClientConfig, ClientError, RetryPolicy};
+use plugin_client::{ClientConfig, ClientError, RetryConfig};
 use plugin_discovery::Discovery;
 use plugin_registry::{Plugin, Registry};
 use plugin_spec::PluginName;
@@ -53,7 +53,7 @@ pub(crate) async fn run(
         &format!("https://localhost:{port}\n"),
     )?;
     let registry = Registry::builder(Discovery::builder().plugin_dir(dir).build())
-        .client_config(ClientConfig::default().retry(RetryPolicy::none()))
+        .client_config(ClientConfig::default().retry(RetryConfig::none()))
         .build();
 
     let transport = "unix";

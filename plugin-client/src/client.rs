@@ -20,9 +20,8 @@ use tracing::Instrument;
 
 use crate::body::{BoxError, RequestBody};
 use crate::config::ClientConfig;
-use crate::decode::{self, ErrorField};
+use crate::decode;
 use crate::error::ClientError;
-use crate::retry::RetryPolicy;
 use plugin_spec::wire::{ACCEPT_V1_2, ACTIVATE, Manifest};
 
 /// The `User-Agent` this client sends on every call: the crate and its
@@ -38,7 +37,7 @@ pub const USER_AGENT: &str = concat!("plugin-client/", env!("CARGO_PKG_VERSION")
 /// application/vnd.docker.plugins.v1.2+json` and, when a JSON body is sent,
 /// `Content-Type: application/json` ([calls]). A non-200 answer is a
 /// [`ClientError::Status`] whose message is the plugin's `Err` or its text.
-/// Calls that never reached the plugin are retried per the [`RetryPolicy`];
+/// Calls that never reached the plugin are retried per the [`RetryConfig`];
 /// every call has a deadline. Cheap to clone when the service is.
 ///
 /// [calls]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#calls
@@ -87,7 +86,9 @@ impl<S> Client<S> {
         }
     }
 
-    /// The same client with another configuration.
+    /// The client with `config`: the one way to set its timeouts, retries
+    /// and error field. For other settings on some calls, configure a clone:
+    /// `client.clone().with_config(client.config().clone().call_timeout(d))`.
     #[must_use]
     pub fn with_config(mut self, config: ClientConfig) -> Self {
         self.config = config;
@@ -110,35 +111,6 @@ impl<S> Client<S> {
     }
 }
 
-impl<S: Clone> Client<S> {
-    /// A copy whose calls (activation included) have this timeout; for one
-    /// call: `client.with_timeout(Some(d)).call(...)`.
-    #[must_use]
-    pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
-        let mut copy = self.clone();
-        copy.config.call_timeout = timeout;
-        copy.config.activation_timeout = timeout;
-        copy
-    }
-
-    /// A copy that checks `field` in 200 answers
-    /// ([`ClientConfig::error_field`]).
-    #[must_use]
-    pub fn with_error_field(&self, field: Option<ErrorField>) -> Self {
-        let mut copy = self.clone();
-        copy.config.error_field = field;
-        copy
-    }
-
-    /// A copy that retries per `retry` (e.g. [`RetryPolicy::none`]).
-    #[must_use]
-    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
-        let mut copy = self.clone();
-        copy.config.retry = retry;
-        copy
-    }
-}
-
 /// A call's request body and how it is described on the wire.
 enum Payload {
     Json(Bytes),
@@ -148,11 +120,11 @@ enum Payload {
 /// What a [`Client`] can call through: a cloneable tower service from
 /// `http::Request<RequestBody>` to a response of byte chunks, with errors
 /// that box. Written once here, as tower's `MakeService` is, so code generic
-/// over the service (a typed client, a test double) says `S: PluginTransport`
+/// over the service (a typed client, a test double) says `S: ClientService`
 /// instead of repeating the bounds; every such service is one already
 /// ([`Transport`], a `ServiceBuilder` stack on it, an in-memory plugin
 /// server).
-pub trait PluginTransport:
+pub trait ClientService:
     Service<
         Request<RequestBody>,
         Response = Response<Self::ResponseBody>,
@@ -174,7 +146,7 @@ pub trait PluginTransport:
         + 'static;
 }
 
-impl<S, B> PluginTransport for S
+impl<S, B> ClientService for S
 where
     S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
@@ -188,7 +160,7 @@ where
     type Answer = S::Future;
 }
 
-impl<S: PluginTransport> Client<S> {
+impl<S: ClientService> Client<S> {
     /// The handshake: `POST /Plugin.Activate` with no body; the answer is the
     /// plugin's [`Manifest`].
     ///
@@ -288,11 +260,7 @@ impl<S: PluginTransport> Client<S> {
         }
         let (plugin, method) = (self.plugin.clone(), method.to_owned());
         Ok(BodyDataStream::new(body).map(move |chunk| {
-            chunk.map_err(|e| ClientError::Transport {
-                plugin: plugin.clone(),
-                method: method.clone(),
-                source: e.into(),
-            })
+            chunk.map_err(|e| ClientError::from_service(&plugin, &method, e.into()))
         }))
     }
 
@@ -462,18 +430,15 @@ impl<S: PluginTransport> Client<S> {
                 Err(ClientError::Timeout {
                     plugin: self.plugin.clone(),
                     method: method.to_owned(),
-                    after,
+                    after: Some(after),
+                    source: None,
                 })
             }
         }
     }
 
     fn transport_error(&self, method: &str, source: BoxError) -> ClientError {
-        ClientError::Transport {
-            plugin: self.plugin.clone(),
-            method: method.to_owned(),
-            source,
-        }
+        ClientError::from_service(&self.plugin, method, source)
     }
 
     /// The error for a non-200 answer, reading at most `max_error_body` bytes

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use crate::decode::ErrorField;
-use crate::retry::RetryPolicy;
+use crate::retry::RetryConfig;
 
 /// How a [`Client`](crate::Client) calls.
 ///
 /// | setting | default | why |
 /// | --- | --- | --- |
-/// | activation timeout | 20 s | longer than any retry schedule here (even [`RetryPolicy::docker`]'s 15 s), so a plugin still starting gets its retries; Docker has none, and a hung plugin hangs it |
-/// | call timeout | 60 s | Docker's per-attempt timeout for most volume calls; set per call with [`Client::with_timeout`](crate::Client::with_timeout) |
-/// | retries | [`RetryPolicy::default`] | connection failures only: none for a refused or missing unix socket (nothing listens; fails at once), 250 ms, 500 ms, 1 s within 2 s for TCP and TLS |
+/// | activation timeout | 20 s | longer than any retry schedule here (even [`RetryConfig::docker`]'s 15 s), so a plugin still starting gets its retries; Docker has none, and a hung plugin hangs it |
+/// | call timeout | 60 s | Docker's per-attempt timeout for most volume calls; for some calls only, configure a clone of the client ([`Client::with_config`](crate::Client::with_config)) |
+/// | retries | [`RetryConfig::default`] | connection failures only: none for a refused or missing unix socket (nothing listens; fails at once), 250 ms, 500 ms, 1 s within 2 s for TCP and TLS |
 /// | error body read | 64 KiB | enough for any message; a huge error body is cut there |
 /// | error field | none | set it (`Err`, or `Error` for IPAM) for a subsystem whose 200 answers report failures in a field, as Docker's typed layer reads them; plugin-subsystems' clients set it |
 ///
@@ -28,7 +28,7 @@ use crate::retry::RetryPolicy;
 pub struct ClientConfig {
     pub(crate) activation_timeout: Option<Duration>,
     pub(crate) call_timeout: Option<Duration>,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) retry: RetryConfig,
     pub(crate) max_error_body: usize,
     pub(crate) error_field: Option<ErrorField>,
 }
@@ -38,7 +38,7 @@ impl Default for ClientConfig {
         Self {
             activation_timeout: Some(Duration::from_secs(20)),
             call_timeout: Some(Duration::from_secs(60)),
-            retry: RetryPolicy::default(),
+            retry: RetryConfig::default(),
             max_error_body: 64 * 1024,
             error_field: None,
         }
@@ -51,23 +51,27 @@ impl ClientConfig {
         Self::default()
     }
 
-    /// The activation timeout; `None` waits forever (Docker's behaviour).
+    /// The activation timeout (a `Duration`, or an `Option` of one); `None`
+    /// means never: the activation waits as long as the plugin takes
+    /// (Docker's behaviour).
     #[must_use]
-    pub fn activation_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.activation_timeout = timeout;
+    pub fn activation_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.activation_timeout = timeout.into();
         self
     }
 
-    /// The call timeout; `None` waits forever.
+    /// The call timeout (a `Duration`, or an `Option` of one); `None` means
+    /// never: a call waits as long as the plugin takes.
     #[must_use]
-    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.call_timeout = timeout;
+    pub fn call_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.call_timeout = timeout.into();
         self
     }
 
-    /// The retry policy ([`RetryPolicy::none`] turns retries off).
+    /// How calls that never reached the plugin are retried
+    /// ([`RetryConfig::none`] turns retries off).
     #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
     }

@@ -62,15 +62,23 @@ pub enum ClientError {
         source: BoxError,
     },
 
-    /// No complete answer within the call's timeout.
-    #[error("{method}: no answer from plugin {:?} within {after:?}", plugin.as_str())]
+    /// No complete answer in time: within the client's own timeout
+    /// ([`ClientConfig`](crate::ClientConfig)'s activation or call timeout,
+    /// `after`), or before a tower timeout layer (`tower::timeout`) in the
+    /// service's stack gave up (`after` is `None`, and tower's `Elapsed` is
+    /// the source).
+    #[error("{method}: {}", TimedOut(plugin, *after))]
     Timeout {
         /// The plugin.
         plugin: PluginName,
         /// The method called.
         method: String,
-        /// The timeout.
-        after: Duration,
+        /// The client's timeout; `None` when a timeout layer in the stack
+        /// gave up (its own duration is not known here).
+        after: Option<Duration>,
+        /// The timeout layer's error (`tower::timeout::error::Elapsed`);
+        /// `None` for the client's own timeout.
+        source: Option<BoxError>,
     },
 
     /// The answer is not what the method returns.
@@ -109,6 +117,22 @@ pub enum ClientError {
     },
 }
 
+/// The sentence of a [`ClientError::Timeout`], after the method.
+struct TimedOut<'a>(&'a PluginName, Option<Duration>);
+
+impl fmt::Display for TimedOut<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(after) => write!(f, "no answer from plugin {:?} within {after:?}", self.0.as_str()),
+            None => write!(
+                f,
+                "calling plugin {:?} timed out (a timeout layer in its stack gave up)",
+                self.0.as_str()
+            ),
+        }
+    }
+}
+
 /// `(empty answer)` for an empty message.
 struct Message<'a>(&'a str);
 
@@ -123,6 +147,25 @@ impl fmt::Display for Message<'_> {
 }
 
 impl ClientError {
+    /// The error for a failure of the service under a client, or of an
+    /// answer's body: a [`Timeout`](Self::Timeout) when a tower timeout layer
+    /// in the stack gave up, else [`Transport`](Self::Transport).
+    pub(crate) fn from_service(plugin: &PluginName, method: &str, source: BoxError) -> Self {
+        if is_elapsed(source.as_ref()) {
+            return Self::Timeout {
+                plugin: plugin.clone(),
+                method: method.to_owned(),
+                after: None,
+                source: Some(source),
+            };
+        }
+        Self::Transport {
+            plugin: plugin.clone(),
+            method: method.to_owned(),
+            source,
+        }
+    }
+
     /// The plugin called.
     pub fn plugin(&self) -> &PluginName {
         match self {
@@ -188,7 +231,9 @@ impl ClientError {
         matches!(self, Self::Transport { source, .. } if transport_error(source.as_ref()).is_some_and(TransportError::is_nothing_listening))
     }
 
-    /// The call timed out (the client's call timeout, or a transport timeout).
+    /// The call timed out: the client's activation or call timeout, a tower
+    /// timeout layer in the service's stack, or a transport timeout
+    /// (connecting, or waiting for the answer's headers).
     pub fn is_timeout(&self) -> bool {
         match self {
             Self::Timeout { .. } => true,
@@ -198,6 +243,19 @@ impl ClientError {
             _ => false,
         }
     }
+}
+
+/// Whether a tower timeout layer (`tower::timeout::error::Elapsed`) is in an
+/// error's source chain.
+pub(crate) fn is_elapsed(error: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(err) = current {
+        if err.is::<tower::timeout::error::Elapsed>() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// The [`TransportError`] in an error's source chain, if any.

@@ -4,13 +4,15 @@
 //!
 //! A [`Client`] talks to one plugin through a service that takes
 //! `http::Request<`[`RequestBody`]`>`: by default a
-//! [`plugin_transport::Transport`], but any stack of tower layers on it (or an
-//! in-memory service, or a proxy) works the same:
+//! [`Transport`], but any stack of tower layers on it (or an in-memory
+//! service, or a proxy) works the same, and code generic over it names the
+//! bound [`ClientService`]:
 //!
 //! ```
 //! use std::time::Duration;
-//! use plugin_client::{Client, ClientConfig, Manifest};
-//! use plugin_transport::{PluginName, PluginSpec, Transport, TransportConfig};
+//! use plugin_client::{
+//!     Client, ClientConfig, Manifest, PluginName, PluginSpec, Transport, TransportConfig,
+//! };
 //! use tower::ServiceBuilder;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -31,7 +33,8 @@
 //!
 //! let manifest: Manifest = client.activate().await?;
 //! let volumes: serde_json::Value = client.call("VolumeDriver.List", &serde_json::json!({})).await?;
-//! let quick = client.with_timeout(Some(Duration::from_secs(1)));
+//! // Settings are a `ClientConfig`, given once; a clone may have others.
+//! let quick = client.clone().with_config(ClientConfig::new().call_timeout(Duration::from_secs(1)));
 //! let err = quick.call::<_, serde_json::Value>("VolumeDriver.Get", &serde_json::json!({"Name": "x"})).await;
 //! assert!(err.unwrap_err().is_not_implemented(), "this plugin has no VolumeDriver.Get");
 //! # Ok(()) }
@@ -56,15 +59,18 @@
 //!   body, as Docker sends calls without arguments), [`Client::call_raw`]
 //!   (a body as it is, whole or streamed, no `Content-Type`, the answer's
 //!   bytes) and [`Client::stream`] (the answer as chunks).
-//! - Retries ([`RetryPolicy`], a `tower::retry::Policy`) only when no request
+//! - Retries ([`RetryConfig`]; the [`RetryPolicy`] it makes is a
+//!   `tower::retry::Policy`) only when no request
 //!   byte reached the plugin: never for a refused or missing unix socket
 //!   (nothing listens there, so it fails at once), and 250 ms, 500 ms, 1 s
-//!   within 2 s, jittered, for TCP and TLS ([`RetryPolicy::docker`] is
+//!   within 2 s, jittered, for TCP and TLS ([`RetryConfig::docker`] is
 //!   Docker's 15 s schedule). Docker retries every connection failure for about
 //!   15 s, even calls that broke midway, which can repeat a side effect; we do
 //!   not.
 //! - Every call has a deadline (activation 20 s, calls 60 s by default; Docker
-//!   has none for activation, so a hung plugin hangs it).
+//!   has none for activation, so a hung plugin hangs it). A tower timeout
+//!   layer (`tower::timeout::TimeoutLayer`) in the stack that gives up is a
+//!   timeout too ([`ClientError::is_timeout`]), like the client's own.
 //! - Each call is a `plugin.call` tracing span with the plugin, method and
 //!   attempt; each retry logs the error and the delay.
 //!
@@ -105,14 +111,14 @@ pub mod metrics;
 mod retry;
 
 pub use body::{BoxError, RequestBody};
-pub use client::{Client, PluginTransport, USER_AGENT};
+pub use client::{Client, ClientService, USER_AGENT};
 pub use config::ClientConfig;
 pub use decode::ErrorField;
 pub use error::ClientError;
 pub use plugin_spec::wire::{ACCEPT_V1_2, ACTIVATE, Manifest};
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use plugin_transport::{Transport, TransportConfig, TransportError};
-pub use retry::{Retry, RetryPolicy};
+pub use retry::{RetryConfig, RetryPolicy};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -86,7 +86,8 @@ pub enum Outcome {
     NotImplemented,
     /// The plugin could not be reached: no byte of the request was sent.
     Connect,
-    /// A connect or response timeout, or the client's call timeout.
+    /// A connect or response timeout, the client's call timeout, or a tower
+    /// timeout layer's.
     Timeout,
     /// A TLS problem (handshake, files, setup).
     Tls,
@@ -134,9 +135,12 @@ impl Outcome {
         }
     }
 
-    /// The outcome of a call that failed with `error`, from the transport
-    /// error in its chain.
+    /// The outcome of a call that failed with `error`: a timeout when a tower
+    /// timeout layer gave up, else from the transport error in its chain.
     pub fn of_error(error: &(dyn StdError + 'static)) -> Self {
+        if crate::error::is_elapsed(error) {
+            return Self::Timeout;
+        }
         match transport_error(error) {
             Some(e) if e.is_tls() => Self::Tls,
             Some(e) if e.is_timeout() => Self::Timeout,

@@ -9,56 +9,61 @@ use tower::util::rng::{HasherRng, Rng};
 use crate::body::{BoxError, RequestBody};
 use crate::error::transport_error;
 
-/// When to retry a call: only when the plugin could not be reached at all (no
-/// request byte was sent, so nothing can happen twice), with exponential
-/// backoff and jitter, until the retry window would be passed.
+/// When to retry a call (the settings; [`RetryPolicy`] is the tower policy
+/// they make): only when the plugin could not be reached at all (no request
+/// byte was sent, so nothing can happen twice), with exponential backoff and
+/// jitter, until the retry window would be passed.
 ///
 /// The default fails fast where waiting cannot help and retries briefly where
 /// it can:
 ///
 /// | failure | default | why |
 /// | --- | --- | --- |
-/// | unix socket refused, or gone | no retry: fails in well under a millisecond | nothing listens until the plugin creates its socket again; a host that wants to ride out a restart waits for the socket to reappear (the registry's `get_or_wait`), or turns this on with [`with_unix_refused_retries`](Self::unix_refused_retries) |
+/// | unix socket refused, or gone | no retry: fails in well under a millisecond | nothing listens until the plugin creates its socket again; a host that wants to ride out a restart waits for the socket to reappear (the registry's `get_or_wait`), or turns this on with [`unix_refused_retries`](Self::unix_refused_retries) |
 /// | TCP or TLS connect failure | retries after 250 ms, 500 ms and 1 s (±20% jitter), giving up once the time elapsed plus the next delay would pass 2 s | a host that is booting or a port not yet open: worth a short wait an interactive program can live with (about 1.75 s, at most 2.1 s with jitter, plus the connect timeout of each attempt) |
 ///
 /// Docker retries every connection failure for about 15 s (1 s, 2 s, 4 s, 8 s,
 /// within 30 s), which stalls a host on every stale socket (moby #22653);
-/// [`RetryPolicy::docker`] is that schedule, for hosts that want it.
+/// [`RetryConfig::docker`] is that schedule, for hosts that want it.
+///
+/// A client takes them in its [`ClientConfig::retry`](crate::ClientConfig::retry);
+/// [`policy`](Self::policy) makes the [`tower::retry::Policy`] for a
+/// `tower::retry::RetryLayer` of your own.
 ///
 /// ```
 /// use std::time::Duration;
-/// use plugin_client::RetryPolicy;
+/// use plugin_client::RetryConfig;
 ///
-/// let fast = RetryPolicy::default()
+/// let fast = RetryConfig::default()
 ///     .initial_backoff(Duration::from_millis(100))
 ///     .window(Duration::from_secs(2));
-/// assert!(RetryPolicy::none().is_disabled());
+/// assert!(RetryConfig::none().is_disabled());
 /// assert_eq!(fast.nominal_delays().collect::<Vec<_>>().len(), 4); // 0.1 + 0.2 + 0.4 + 0.8 s
-/// assert_eq!(RetryPolicy::default().nominal_delays().count(), 3); // 0.25 + 0.5 + 1 s
-/// assert_eq!(RetryPolicy::docker().nominal_delays().count(), 4); // 1 + 2 + 4 + 8 s
+/// assert_eq!(RetryConfig::default().nominal_delays().count(), 3); // 0.25 + 0.5 + 1 s
+/// assert_eq!(RetryConfig::docker().nominal_delays().count(), 4); // 1 + 2 + 4 + 8 s
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
+pub struct RetryConfig {
     enabled: bool,
     initial: Duration,
-    window: Duration,
+    window: Option<Duration>,
     jitter: f64,
     unix_refused: bool,
 }
 
-impl Default for RetryPolicy {
+impl Default for RetryConfig {
     fn default() -> Self {
         Self {
             enabled: true,
             initial: Duration::from_millis(250),
-            window: Duration::from_secs(2),
+            window: Some(Duration::from_secs(2)),
             jitter: 0.2,
             unix_refused: false,
         }
     }
 }
 
-impl RetryPolicy {
+impl RetryConfig {
     /// Never retry.
     pub fn none() -> Self {
         Self {
@@ -75,7 +80,7 @@ impl RetryPolicy {
         Self {
             enabled: true,
             initial: Duration::from_secs(1),
-            window: Duration::from_secs(30),
+            window: Some(Duration::from_secs(30)),
             jitter: 0.2,
             unix_refused: true,
         }
@@ -102,10 +107,12 @@ impl RetryPolicy {
     }
 
     /// Give up once the time since the first attempt plus the next delay would
-    /// pass this; default 2 s.
+    /// pass this; default 2 s. `None` never gives up for the window's sake:
+    /// retries go on (the delay doubling, up to `Duration::MAX`) until the
+    /// client's call or activation timeout ends the call.
     #[must_use]
-    pub fn window(mut self, window: Duration) -> Self {
-        self.window = window;
+    pub fn window(mut self, window: impl Into<Option<Duration>>) -> Self {
+        self.window = window.into();
         self
     }
 
@@ -117,26 +124,29 @@ impl RetryPolicy {
     }
 
     /// The delays before each retry, without jitter, as long as the window
-    /// allows them.
+    /// allows them (with no window, until the doubling would overflow: 32
+    /// delays from 1 s).
     pub fn nominal_delays(&self) -> impl Iterator<Item = Duration> + '_ {
         let mut elapsed = Some(Duration::ZERO);
         (0u32..)
-            // Ends where a delay or the sum would overflow, so even a window
-            // of `Duration::MAX` gives a short, finite list.
+            // Ends where a delay or the sum would overflow, so even no window
+            // gives a short, finite list.
             .map_while(|n| {
                 2u32.checked_pow(n)
                     .and_then(|f| self.initial.checked_mul(f))
             })
             .take_while(move |delay| {
                 elapsed = elapsed.and_then(|e| e.checked_add(*delay));
-                self.enabled && elapsed.is_some_and(|e| e <= self.window)
+                self.enabled
+                    && elapsed.is_some_and(|e| self.window.is_none_or(|window| e <= window))
             })
     }
 
-    /// The tower retry policy for one call.
-    pub fn for_call(&self) -> Retry {
-        Retry {
-            policy: self.clone(),
+    /// The [`tower::retry::Policy`] for one call (its window counts from its
+    /// first attempt).
+    pub fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            config: self.clone(),
             retries: 0,
             started: None,
             rng: HasherRng::default(),
@@ -144,8 +154,8 @@ impl RetryPolicy {
     }
 
     /// The policy for a call starting now (its window counts from here).
-    pub(crate) fn starting_now(&self) -> Retry {
-        let mut retry = self.for_call();
+    pub(crate) fn starting_now(&self) -> RetryPolicy {
+        let mut retry = self.policy();
         if self.enabled {
             retry.started = Some(Instant::now());
         }
@@ -153,24 +163,32 @@ impl RetryPolicy {
     }
 }
 
-/// A [`RetryPolicy`] applied to one call: implements
+/// The retry policy of one call, made by [`RetryConfig::policy`]: implements
 /// [`tower::retry::Policy`], so it also works as a layer of its own
-/// (`tower::retry::RetryLayer::new(policy.for_call())`).
+/// (`tower::retry::RetryLayer::new(config.policy())`).
+///
+/// ```
+/// use plugin_client::RetryConfig;
+/// use tower::retry::RetryLayer;
+///
+/// let layer = RetryLayer::new(RetryConfig::default().policy());
+/// # let _ = layer;
+/// ```
 #[derive(Debug, Clone)]
-pub struct Retry {
-    policy: RetryPolicy,
+pub struct RetryPolicy {
+    config: RetryConfig,
     retries: u32,
     started: Option<Instant>,
     rng: HasherRng,
 }
 
-impl Retry {
+impl RetryPolicy {
     fn delay(&mut self) -> Duration {
         let base = self
-            .policy
+            .config
             .initial
             .saturating_mul(2u32.saturating_pow(self.retries));
-        let spread = (self.rng.next_f64() * 2.0 - 1.0) * self.policy.jitter;
+        let spread = (self.rng.next_f64() * 2.0 - 1.0) * self.config.jitter;
         // Saturates: a delay past `Duration::MAX` (from a huge initial backoff)
         // is `Duration::MAX`, never a panic.
         Duration::try_from_secs_f64(base.as_secs_f64() * (1.0 + spread).max(0.0))
@@ -178,10 +196,10 @@ impl Retry {
     }
 }
 
-impl Retry {
+impl RetryPolicy {
     /// Whether the policy retries at all.
     pub(crate) fn policy_enabled(&self) -> bool {
-        self.policy.enabled
+        self.config.enabled
     }
 
     /// How long to wait before trying again after `error`, or `None` when it
@@ -190,15 +208,19 @@ impl Retry {
     pub(crate) fn after(&mut self, error: &(dyn std::error::Error + 'static)) -> Option<Duration> {
         let started = *self.started.get_or_insert_with(Instant::now);
         let transport = transport_error(error)?;
-        if !self.policy.enabled || !transport.is_connect() {
+        if !self.config.enabled || !transport.is_connect() {
             return None;
         }
-        if transport.is_nothing_listening() && !self.policy.unix_refused {
+        if transport.is_nothing_listening() && !self.config.unix_refused {
             tracing::debug!("nothing listens on the plugin's socket: not retried");
             return None;
         }
         let delay = self.delay();
-        if started.elapsed().saturating_add(delay) > self.policy.window {
+        if self
+            .config
+            .window
+            .is_some_and(|window| started.elapsed().saturating_add(delay) > window)
+        {
             tracing::debug!(
                 attempts = self.retries + 1,
                 "giving up: the retry window is spent"
@@ -218,7 +240,7 @@ impl Retry {
     }
 }
 
-impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
+impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for RetryPolicy {
     type Future = tokio::time::Sleep;
 
     fn retry(
@@ -232,7 +254,7 @@ impl<Res> tower::retry::Policy<Request<RequestBody>, Res, BoxError> for Retry {
 
     fn clone_request(&mut self, request: &Request<RequestBody>) -> Option<Request<RequestBody>> {
         self.started.get_or_insert_with(Instant::now);
-        if !self.policy.enabled {
+        if !self.config.enabled {
             return None;
         }
         let body = request.body().try_clone()?;
@@ -259,8 +281,8 @@ mod tests {
 
     #[test]
     fn duration_max_saturates_instead_of_panicking() {
-        let huge = RetryPolicy::default().initial_backoff(Duration::MAX);
-        let mut retry = huge.for_call();
+        let huge = RetryConfig::default().initial_backoff(Duration::MAX);
+        let mut retry = huge.policy();
         for retries in [0, 1, 40, u32::MAX] {
             retry.retries = retries;
             // Jitter takes up to 20% off; nothing overflows.
@@ -272,7 +294,7 @@ mod tests {
             "the first delay is past the window"
         );
 
-        let endless = RetryPolicy::docker().window(Duration::MAX);
+        let endless = RetryConfig::docker().window(None);
         let delays: Vec<Duration> = endless.nominal_delays().collect();
         // 1 s, 2 s, 4 s, ... while the doubling factor fits.
         assert_eq!(delays.len(), 32);

@@ -135,7 +135,10 @@ async fn a_404_means_not_implemented() {
 async fn a_200_with_an_error_field_fails_in_the_typed_layer_only() {
     let served = serve_unix(&plugin());
     let client = served.client();
-    let checking = |field| client.with_error_field(Some(field));
+    let checking = |field| {
+        let config = client.config().clone().error_field(Some(field));
+        client.clone().with_config(config)
+    };
     let err = checking(ErrorField::Err)
         .call::<_, serde_json::Value>("Volume.Reported", &())
         .await

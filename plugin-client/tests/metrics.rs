@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use plugin_client::metrics::{CALL_DURATION_SECONDS, CALLS_TOTAL, CallMetricsLayer};
-use plugin_client::{Client, ClientConfig, PluginSpec, RetryPolicy, Transport, TransportConfig};
+use plugin_client::{Client, ClientConfig, PluginSpec, RetryConfig, Transport, TransportConfig};
 use plugin_server::PluginName;
 use plugin_test_support::metrics::Recorder;
 use support::{Answering, plugin, response, serve_unix};
@@ -114,7 +114,7 @@ async fn the_clients_deadline_is_timeout_and_giving_up_before_it_is_cancelled() 
     let recorder = Recorder::new();
     let _installed = recorder.install();
     let served = serve_unix(&plugin());
-    let config = ClientConfig::new().call_timeout(Some(Duration::from_millis(50)));
+    let config = ClientConfig::new().call_timeout(Duration::from_millis(50));
     let client = metered(served.serving.spec(), &TransportConfig::default(), config);
     assert!(
         client
@@ -129,7 +129,12 @@ async fn the_clients_deadline_is_timeout_and_giving_up_before_it_is_cancelled() 
     );
 
     // The caller's own, shorter, deadline: the call is given up, not timed out.
-    let patient = client.with_timeout(Some(Duration::from_secs(600)));
+    let patient = client.clone().with_config(
+        client
+            .config()
+            .clone()
+            .call_timeout(Duration::from_secs(600)),
+    );
     let given_up = tokio::time::timeout(
         Duration::from_millis(20),
         patient.call::<_, ()>("Test.Forever", &()),
@@ -158,7 +163,7 @@ async fn an_answer_over_the_limit_is_body_too_large_and_a_broken_one_transport()
     let client = metered(
         &spec,
         &limited,
-        ClientConfig::new().retry(RetryPolicy::none()),
+        ClientConfig::new().retry(RetryConfig::none()),
     );
     client.call_raw("Big.Answer", "{}").await.unwrap_err();
     assert_eq!(
@@ -173,7 +178,7 @@ async fn an_answer_over_the_limit_is_body_too_large_and_a_broken_one_transport()
     let client = metered(
         &spec,
         &TransportConfig::default(),
-        ClientConfig::new().retry(RetryPolicy::none()),
+        ClientConfig::new().retry(RetryConfig::none()),
     );
     client.call_raw("Broken.Answer", "{}").await.unwrap_err();
     assert_eq!(
@@ -201,7 +206,7 @@ async fn a_tls_failure_is_tls() {
     let client = metered(
         &spec,
         &TransportConfig::default(),
-        ClientConfig::new().retry(RetryPolicy::none()),
+        ClientConfig::new().retry(RetryConfig::none()),
     );
     client.activate().await.unwrap_err();
     assert_eq!(

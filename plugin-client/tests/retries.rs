@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use plugin_client::{
-    Client, ClientConfig, ClientError, RequestBody, RetryPolicy, Transport, TransportConfig,
+    Client, ClientConfig, ClientError, RequestBody, RetryConfig, Transport, TransportConfig,
 };
 use plugin_server::PluginName;
 use support::{Answering, client_for, plugin};
@@ -45,7 +45,7 @@ macro_rules! counting_client {
 #[tokio::test]
 async fn a_dead_socket_with_retries_off_fails_at_once() {
     let (_dir, spec) = dead_socket();
-    let config = ClientConfig::new().retry(RetryPolicy::none());
+    let config = ClientConfig::new().retry(RetryConfig::none());
     let client = Client::for_spec(&spec, &config).unwrap();
     let started = std::time::Instant::now();
     let err = client.activate().await.unwrap_err();
@@ -99,7 +99,7 @@ async fn a_refused_tcp_port_is_retried_briefly_by_default() {
     )
     .unwrap();
     let config = ClientConfig::new()
-        .retry(RetryPolicy::default().jitter(0.0))
+        .retry(RetryConfig::default().jitter(0.0))
         .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let started = tokio::time::Instant::now();
@@ -114,7 +114,7 @@ async fn a_refused_tcp_port_is_retried_briefly_by_default() {
 async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .retry(RetryPolicy::docker().jitter(0.0))
+        .retry(RetryConfig::docker().jitter(0.0))
         .activation_timeout(None);
     let (client, attempts) = counting_client!(&spec, config);
     let started = tokio::time::Instant::now();
@@ -129,7 +129,7 @@ async fn retries_follow_dockers_schedule_and_give_up_within_the_window() {
 async fn jitter_spreads_the_delays_but_keeps_the_window() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .retry(RetryPolicy::docker())
+        .retry(RetryConfig::docker())
         .activation_timeout(None);
     for _ in 0..20 {
         let (client, attempts) = counting_client!(&spec, config.clone());
@@ -160,7 +160,7 @@ async fn a_plugin_that_appears_after_1_5_s_is_reached_by_a_retry() {
     // the window.)
     let config = ClientConfig::new()
         .retry(
-            RetryPolicy::default()
+            RetryConfig::default()
                 .unix_refused_retries(true)
                 .jitter(0.0),
         )
@@ -199,29 +199,56 @@ async fn a_call_that_is_never_answered_times_out() {
     let served = support::serve_unix(&plugin());
     let client = served
         .client()
-        .with_timeout(Some(Duration::from_millis(200)));
+        .with_config(ClientConfig::new().call_timeout(Duration::from_millis(200)));
     let err = client.call::<_, ()>("Test.Forever", &()).await.unwrap_err();
     assert!(
-        matches!(err, ClientError::Timeout { after, .. } if after == Duration::from_millis(200))
+        matches!(err, ClientError::Timeout { after, .. } if after == Some(Duration::from_millis(200)))
     );
     assert!(err.is_timeout() && !err.is_connect());
     assert_eq!(
         err.to_string(),
         "Test.Forever: no answer from plugin \"testplug\" within 200ms"
     );
-    // The default client is unaffected by the per-call override.
+    // The default client is unaffected by the other's configuration.
     assert_eq!(
         served.client().config(),
-        &ClientConfig::new().call_timeout(Some(Duration::from_secs(60)))
+        &ClientConfig::new().call_timeout(Duration::from_secs(60))
     );
+    // `None` is no timeout at all; a `Duration` is `Some` of it.
+    assert_ne!(
+        ClientConfig::new().call_timeout(None),
+        ClientConfig::new().call_timeout(Duration::from_secs(60))
+    );
+}
+
+#[tokio::test]
+async fn a_tower_timeout_layer_in_the_stack_is_a_timeout() {
+    // A real plugin whose handler never completes, behind a tower timeout
+    // layer much shorter than the client's own 60 s call timeout.
+    let served = support::serve_unix(&plugin());
+    let transport =
+        Transport::for_spec(served.serving.spec(), &TransportConfig::default()).unwrap();
+    let stack = tower::ServiceBuilder::new()
+        .timeout(Duration::from_millis(100))
+        .service(transport);
+    let client = Client::new(PluginName::new("testplug").unwrap(), stack);
+    let err = client.call::<_, ()>("Test.Forever", &()).await.unwrap_err();
+    assert!(err.is_timeout() && !err.is_connect(), "{err:?}");
+    assert!(matches!(err, ClientError::Timeout { after: None, .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Test.Forever: calling plugin \"testplug\" timed out (a timeout layer in its stack gave up)"
+    );
+    let source = std::error::Error::source(&err).expect("the layer's error is the source");
+    assert!(source.is::<tower::timeout::error::Elapsed>(), "{source:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_call_timeout_also_bounds_retries() {
     let (_dir, spec) = dead_socket();
     let config = ClientConfig::new()
-        .retry(RetryPolicy::docker())
-        .activation_timeout(Some(Duration::from_secs(5)));
+        .retry(RetryConfig::docker())
+        .activation_timeout(Duration::from_secs(5));
     let (client, attempts) = counting_client!(&spec, config);
     let err = client.activate().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
@@ -231,10 +258,12 @@ async fn the_call_timeout_also_bounds_retries() {
 #[tokio::test(start_paused = true)]
 async fn retries_can_be_turned_off_per_call() {
     let (_dir, spec) = dead_socket();
-    let docker = ClientConfig::new().retry(RetryPolicy::docker());
+    let docker = ClientConfig::new().retry(RetryConfig::docker());
     let (client, attempts) = counting_client!(&spec, docker);
+    let config = client.config().clone().retry(RetryConfig::none());
     client
-        .with_retry(RetryPolicy::none())
+        .clone()
+        .with_config(config)
         .activate()
         .await
         .unwrap_err();
@@ -244,7 +273,7 @@ async fn retries_can_be_turned_off_per_call() {
 #[tokio::test(start_paused = true)]
 async fn a_streamed_body_is_never_retried() {
     let (_dir, spec) = dead_socket();
-    let docker = ClientConfig::new().retry(RetryPolicy::docker());
+    let docker = ClientConfig::new().retry(RetryConfig::docker());
     let (client, attempts) = counting_client!(&spec, docker);
     let body = RequestBody::from_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
         bytes::Bytes::from("x"),

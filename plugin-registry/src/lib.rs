@@ -102,7 +102,7 @@ pub use error::RegistryError;
 pub use events::{RegistryEvent, RegistryEvents, StaleReason};
 pub use health::{Health, HealthProbe};
 pub use plugin::Plugin;
-pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryPolicy};
+pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryConfig};
 pub use plugin_discovery::Discovery;
 pub use plugin_spec::{AsPluginName, PluginName};
 pub use plugin_transport::{ResponseBody, TransportConfig};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use http::{Request, Response};
-use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryPolicy};
+use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryConfig};
 use plugin_discovery::{Discovery, DiscoveryError, Skipped, WatchEvent};
 use plugin_spec::{AsPluginName, PluginName, PluginSpec};
 use plugin_transport::{ResponseBody, Transport, TransportConfig};
@@ -291,7 +291,7 @@ impl Registry {
     /// [`RegistryError::NotFound`] at once for an unknown name;
     /// [`RegistryError::Descriptor`], [`RegistryError::Setup`],
     /// [`RegistryError::Activation`] (after the client's retries, for a plugin
-    /// that cannot be reached: with the default [`RetryPolicy`], at once for a
+    /// that cannot be reached: with the default [`RetryConfig`], at once for a
     /// unix socket nobody listens on, which is marked stale, and within about
     /// 2 s for a TCP or TLS plugin); [`RegistryError::DoesNotImplement`]. To
     /// wait for a plugin that is restarting, use
@@ -428,7 +428,7 @@ impl Registry {
     /// is swallowed: failures and skipped entries come back beside the plugins.
     pub async fn get_all(&self, iface: &str) -> GetAll {
         let (specs, skipped) = self.inner.discovery.scan().into_parts();
-        let no_retries = RetryPolicy::none();
+        let no_retries = RetryConfig::none();
         let mut outcomes: Vec<Result<Plugin, RegistryError>> = futures_util::stream::iter(specs)
             .map(|spec| {
                 let name = spec.name().clone();
@@ -488,7 +488,7 @@ impl Registry {
         &self,
         name: &PluginName,
         hint: Option<PluginSpec>,
-        retry: Option<&RetryPolicy>,
+        retry: Option<&RetryConfig>,
     ) -> Result<Plugin, RegistryError> {
         loop {
             let current = lock(&self.inner.plugins).get(name).cloned();
@@ -555,7 +555,7 @@ impl Registry {
         self,
         name: PluginName,
         hint: Option<PluginSpec>,
-        retry: Option<RetryPolicy>,
+        retry: Option<RetryConfig>,
         sender: watch::Sender<Outcome>,
     ) {
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
@@ -638,7 +638,7 @@ impl Registry {
         &self,
         name: &PluginName,
         hint: Option<PluginSpec>,
-        retry: Option<&RetryPolicy>,
+        retry: Option<&RetryConfig>,
         generation: u64,
     ) -> Result<Plugin, RegistryError> {
         let spec = match hint {
@@ -776,8 +776,8 @@ async fn probing(registry: Weak<Inner>, plugin: Plugin, probe: HealthProbe) {
                 inner
                     .client
                     .clone()
-                    .activation_timeout(Some(probe.deadline))
-                    .retry(RetryPolicy::none()),
+                    .activation_timeout(probe.deadline)
+                    .retry(RetryConfig::none()),
             ),
             Err(error) => {
                 tracing::warn!("cannot probe the plugin: {error}");

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use plugin_registry::{ClientConfig, Registry, RegistryEvent, RegistryEvents, RetryPolicy};
+use plugin_registry::{ClientConfig, Registry, RegistryEvent, RegistryEvents, RetryConfig};
 use support::{Counted, Dir, name};
 
 /// The next event, or a failure naming what was awaited (a bound so that a
@@ -92,7 +92,7 @@ async fn a_failed_call_marks_the_plugin_stale_once_and_a_failed_activation_is_to
     let dir = Dir::new();
     // No retries: a TCP refusal is otherwise retried for about 2 s.
     let registry = Registry::builder(dir.discovery())
-        .client_config(ClientConfig::new().retry(RetryPolicy::none()))
+        .client_config(ClientConfig::new().retry(RetryConfig::none()))
         .build();
     // A TCP plugin behind a descriptor the test owns: stopping the plugin
     // leaves the descriptor as it is, so only the failed call can tell.

@@ -55,8 +55,8 @@ async fn a_plugin_restarting_under_load_never_hangs_a_caller_and_is_reactivated_
     let registry = Registry::builder(dir.discovery())
         .client_config(
             ClientConfig::default()
-                .call_timeout(Some(CALL_TIMEOUT))
-                .activation_timeout(Some(ACTIVATION_TIMEOUT)),
+                .call_timeout(CALL_TIMEOUT)
+                .activation_timeout(ACTIVATION_TIMEOUT),
         )
         .build();
     let plugin = Counted::new("flaky", &["Echo"]);

@@ -168,7 +168,7 @@ async fn a_call_whose_connection_fails_marks_the_plugin_stale() {
     serving.shutdown().await;
     let failed = plugin
         .client()
-        .with_retry(plugin_registry::RetryPolicy::none())
+        .with_retry(plugin_registry::RetryConfig::none())
         .call_raw("Echo.Echo", "x")
         .await;
     let err = failed.unwrap_err();

@@ -1,6 +1,6 @@
 //! The shape every typed client shares: a wrapper over a `Client<S>` that
 //! checks its subsystem's error field. Each client's calls are a plain
-//! `impl<S: PluginTransport>` block beside it.
+//! `impl<S: ClientService>` block beside it.
 
 /// Defines a typed client: the struct, `new`, `client` and `From<Client>`
 /// (what a registry plugin's `typed()` calls), with `field` the error field

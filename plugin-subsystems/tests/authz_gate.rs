@@ -181,7 +181,7 @@ async fn an_empty_200_denies() {
 
 #[tokio::test]
 async fn a_plugin_that_times_out_denies() {
-    let config = ClientConfig::default().call_timeout(Some(Duration::from_millis(200)));
+    let config = ClientConfig::default().call_timeout(Duration::from_millis(200));
     let server = PluginServer::new(name())
         .implements(authz::IMPLEMENTS)
         .handle_raw(AUTHZ_REQ, |_: Bytes| async move {

@@ -127,7 +127,7 @@ async fn a_plugin_that_never_answers_hits_the_response_timeout() {
         let _ = stream.read_to_end(&mut sink).await;
     })
     .await;
-    let config = TransportConfig::new().response_timeout(Some(Duration::from_millis(200)));
+    let config = TransportConfig::new().response_timeout(Duration::from_millis(200));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let err = within(call(&transport, "/Plugin.Activate", ""))
         .await
@@ -256,7 +256,7 @@ async fn a_plugin_answering_one_byte_a_second_hits_the_response_timeout() {
         }
     })
     .await;
-    let config = TransportConfig::new().response_timeout(Some(Duration::from_millis(1500)));
+    let config = TransportConfig::new().response_timeout(Duration::from_millis(1500));
     let transport = Transport::for_spec(&spec, &config).unwrap();
     let started = std::time::Instant::now();
     let err = within(call(&transport, "/VolumeDriver.List", ""))

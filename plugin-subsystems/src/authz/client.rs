@@ -6,7 +6,7 @@ use plugin_spec::PluginName;
 
 use super::{AUTHZ_REQ, AUTHZ_RES, AuthzRequest, AuthzResponse};
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 /// The largest request or response body an [`AuthzGate`] forwards by default:
 /// 4 MiB, as Docker Engine bounds it since 29.4.
@@ -24,7 +24,7 @@ typed_client! {
     AuthzClient(None)
 }
 
-impl<S: PluginTransport> AuthzClient<S> {
+impl<S: ClientService> AuthzClient<S> {
     /// `AuthZPlugin.AuthZReq`: may the engine handle this request?
     ///
     /// # Errors
@@ -261,7 +261,7 @@ fn decide(plugin: &PluginName, answer: Result<AuthzResponse, ClientError>) -> Au
     }
 }
 
-impl<S: PluginTransport> AuthzGate<S> {
+impl<S: ClientService> AuthzGate<S> {
     /// `AuthZPlugin.AuthZReq`, failing closed: may the engine handle this
     /// request?
     pub async fn request(&self, request: &AuthzRequest) -> AuthzDecision {

@@ -9,7 +9,7 @@ use super::{
     RequestPoolResponse,
 };
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Calls an IPAM plugin as libnetwork does: a 200 answer whose `Error` (not
@@ -18,7 +18,7 @@ typed_client! {
     IpamDriverClient(Some(ErrorField::Error))
 }
 
-impl<S: PluginTransport> IpamDriverClient<S> {
+impl<S: ClientService> IpamDriverClient<S> {
     /// `IpamDriver.GetCapabilities`.
     ///
     /// # Errors

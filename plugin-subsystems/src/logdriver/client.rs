@@ -10,7 +10,7 @@ use super::{
     decode_stream,
 };
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Calls a log driver plugin as the engine does: a 200 answer whose `Err`
@@ -19,7 +19,7 @@ typed_client! {
     LogDriverClient(Some(ErrorField::Err))
 }
 
-impl<S: PluginTransport> LogDriverClient<S> {
+impl<S: ClientService> LogDriverClient<S> {
     /// `LogDriver.StartLogging`: the plugin should read `file`.
     ///
     /// # Errors

@@ -4,7 +4,7 @@ use plugin_client::ClientError;
 
 use super::{START_METRICS, STOP_METRICS};
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Tells a metrics plugin to start or stop, as the engine does: an empty
@@ -12,7 +12,7 @@ typed_client! {
     MetricsCollectorClient(None)
 }
 
-impl<S: PluginTransport> MetricsCollectorClient<S> {
+impl<S: ClientService> MetricsCollectorClient<S> {
     /// `MetricsCollector.StartMetrics`.
     ///
     /// # Errors

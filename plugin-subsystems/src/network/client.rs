@@ -13,7 +13,7 @@ use super::{
     REVOKE_EXTERNAL_CONNECTIVITY, RevokeExternalConnectivityRequest,
 };
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Calls a network plugin as libnetwork's remote driver does: a 200 answer
@@ -23,7 +23,7 @@ typed_client! {
     NetworkDriverClient(Some(ErrorField::Err))
 }
 
-impl<S: PluginTransport> NetworkDriverClient<S> {
+impl<S: ClientService> NetworkDriverClient<S> {
     /// `NetworkDriver.GetCapabilities`, checked as the engine checks it.
     ///
     /// # Errors

@@ -4,7 +4,7 @@ use plugin_client::{ClientError, ErrorField};
 
 use super::{GET_SECRET, GetSecretRequest, GetSecretResponse, MAX_SECRET_SIZE};
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Asks a secret plugin as swarmkit does: a 200 answer whose `Err` is set is
@@ -12,7 +12,7 @@ typed_client! {
     SecretProviderClient(Some(ErrorField::Err))
 }
 
-impl<S: PluginTransport> SecretProviderClient<S> {
+impl<S: ClientService> SecretProviderClient<S> {
     /// `SecretProvider.GetSecret`.
     ///
     /// # Errors

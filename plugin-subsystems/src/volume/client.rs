@@ -10,7 +10,7 @@ use super::{
     PathResponse, REMOVE, RemoveRequest, UNMOUNT, UnmountRequest, Volume,
 };
 use crate::typed_client::typed_client;
-use plugin_client::PluginTransport;
+use plugin_client::ClientService;
 
 typed_client! {
     /// Calls a volume plugin as the engine does: the engine's request bodies, and
@@ -30,7 +30,7 @@ typed_client! {
     VolumeDriverClient(Some(ErrorField::Err))
 }
 
-impl<S: PluginTransport> VolumeDriverClient<S> {
+impl<S: ClientService> VolumeDriverClient<S> {
     /// `VolumeDriver.Create`.
     ///
     /// # Errors

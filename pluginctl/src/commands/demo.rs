@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use plugin_client::{ClientConfig, RetryPolicy};
+use plugin_client::{ClientConfig, RetryConfig};
 use plugin_discovery::Discovery;
 use plugin_registry::{PluginService, Registry};
 use plugin_server::Serving;
@@ -84,7 +84,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
         found.join(", ")
     ));
 
-    let config = ClientConfig::default().retry(RetryPolicy::none());
+    let config = ClientConfig::default().retry(RetryConfig::none());
     let registry = Registry::builder(discovery).client_config(config).build();
     for (name, iface) in [
         (DEMO_VOLUME, volume::IMPLEMENTS),

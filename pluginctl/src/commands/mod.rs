@@ -9,7 +9,7 @@ pub(crate) mod package;
 pub(crate) mod serve;
 pub(crate) mod watch;
 
-use plugin_client::{Client, ClientConfig, RetryPolicy};
+use plugin_client::{Client, ClientConfig, RetryConfig};
 use plugin_discovery::Discovery;
 use plugin_spec::{PluginName, PluginSpec};
 
@@ -27,7 +27,7 @@ impl Context {
     /// Client settings for the CLI: no retries (a dead plugin fails at once;
     /// `--timeout` bounds the rest).
     pub(crate) fn client_config(&self) -> ClientConfig {
-        ClientConfig::default().retry(RetryPolicy::none())
+        ClientConfig::default().retry(RetryConfig::none())
     }
 
     /// The plugin `name`, found as a host would find it.
