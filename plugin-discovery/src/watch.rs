@@ -38,7 +38,7 @@ const CHANNEL_CAPACITY: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WatchOptions {
     debounce: Duration,
-    max_delay: Duration,
+    max_delay: Option<Duration>,
 }
 
 impl Default for WatchOptions {
@@ -46,7 +46,7 @@ impl Default for WatchOptions {
     fn default() -> Self {
         Self {
             debounce: Duration::from_millis(50),
-            max_delay: Duration::from_secs(1),
+            max_delay: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -66,10 +66,12 @@ impl WatchOptions {
     }
 
     /// Rescan at the latest this long after the first change, even if changes
-    /// keep coming.
+    /// keep coming (a `Duration`, or an `Option` of one). `None` means never:
+    /// no bound, a rescan waits for the changes to be quiet for the
+    /// [`debounce`](Self::debounce) however long they go on.
     #[must_use]
-    pub fn max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
+    pub fn max_delay(mut self, delay: impl Into<Option<Duration>>) -> Self {
+        self.max_delay = delay.into();
         self
     }
 }
@@ -94,6 +96,39 @@ impl WatchEvent {
         match self {
             Self::Added(spec) | Self::Changed(spec) => spec.name(),
             Self::Removed(name) => name,
+        }
+    }
+
+    /// What happened: `added`, `removed` or `changed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Added(_) => "added",
+            Self::Removed(_) => "removed",
+            Self::Changed(_) => "changed",
+        }
+    }
+}
+
+/// One line, as `pluginctl watch` prints it: the kind padded to 8
+/// characters, the name, and the address where there is one.
+///
+/// ```
+/// use plugin_discovery::{PluginName, PluginSpec, WatchEvent};
+///
+/// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;
+/// let added = WatchEvent::Added(spec.clone());
+/// assert_eq!(added.to_string(), "added    sshfs  unix:///run/docker/plugins/sshfs.sock");
+/// let removed = WatchEvent::Removed(spec.name().clone());
+/// assert_eq!(removed.to_string(), "removed  sshfs");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::fmt::Display for WatchEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Added(spec) | Self::Changed(spec) => {
+                write!(f, "{:<8} {}  {}", self.kind(), spec.name(), spec.address())
+            }
+            Self::Removed(name) => write!(f, "{:<8} {name}", self.kind()),
         }
     }
 }
@@ -278,8 +313,11 @@ async fn run(
 /// Waits until no change has been signalled for `debounce`, or `max_delay`
 /// has passed.
 async fn debounce(signal: &Signal, options: WatchOptions) {
-    // A `max_delay` too large to add to now (`Duration::MAX`) means no bound.
-    let deadline = Instant::now().checked_add(options.max_delay);
+    // No `max_delay`, or one too large to add to now (`Duration::MAX`): no
+    // bound.
+    let deadline = options
+        .max_delay
+        .and_then(|delay| Instant::now().checked_add(delay));
     loop {
         let seen = signal.generation();
         let quiet = match deadline {

@@ -51,6 +51,26 @@ async fn the_snapshot_holds_what_exists_and_events_describe_changes() {
 }
 
 #[tokio::test]
+async fn events_display_as_one_line_each() {
+    let mut tree = Tree::new();
+    tree.dir("plugins");
+    let mut watch = plugin_dir(&tree).watch().unwrap();
+    let path = tree.socket("plugins/p.sock");
+    let added = next(&mut watch).await;
+    assert_eq!(
+        added.to_string(),
+        format!("added    p  unix://{}", path.display())
+    );
+    let spec = plugin_spec::PluginSpec::from_socket(support::name("p"), &path).unwrap();
+    assert_eq!(
+        WatchEvent::Changed(spec).to_string(),
+        format!("changed  p  unix://{}", path.display())
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(next(&mut watch).await.to_string(), "removed  p");
+}
+
+#[tokio::test]
 async fn a_socket_created_then_removed() {
     let mut tree = Tree::new();
     tree.dir("plugins");
@@ -190,6 +210,19 @@ async fn a_max_delay_of_duration_max_saturates_instead_of_panicking() {
     let options = WatchOptions::new()
         .debounce(Duration::from_millis(10))
         .max_delay(Duration::MAX);
+    let mut watch = plugin_dir(&tree).watch_with(options).unwrap();
+    let path = tree.socket("plugins/p.sock");
+    expect(&mut watch, &format!("added p unix://{}", path.display())).await;
+}
+
+#[tokio::test]
+async fn no_max_delay_reports_a_change_once_it_is_quiet() {
+    let mut tree = Tree::new();
+    tree.dir("plugins");
+    let options = WatchOptions::new()
+        .debounce(Duration::from_millis(10))
+        .max_delay(None);
+    assert_ne!(options, WatchOptions::new().debounce(Duration::from_millis(10)));
     let mut watch = plugin_dir(&tree).watch_with(options).unwrap();
     let path = tree.socket("plugins/p.sock");
     expect(&mut watch, &format!("added p unix://{}", path.display())).await;

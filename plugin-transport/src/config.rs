@@ -17,6 +17,9 @@ pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 16 * 1024 * 1024;
 /// | idle connections kept | 32 |
 /// | idle connection timeout | 90 s |
 ///
+/// Each timeout takes a `Duration` or an `Option` of one, `None` meaning
+/// never (as hyper-util's `pool_idle_timeout`).
+///
 /// ```
 /// use std::time::Duration;
 /// use plugin_transport::TransportConfig;
@@ -28,21 +31,21 @@ pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 16 * 1024 * 1024;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
-    pub(crate) connect_timeout: Duration,
+    pub(crate) connect_timeout: Option<Duration>,
     pub(crate) response_timeout: Option<Duration>,
     pub(crate) max_response_body: Option<u64>,
     pub(crate) pool_max_idle: usize,
-    pub(crate) pool_idle_timeout: Duration,
+    pub(crate) pool_idle_timeout: Option<Duration>,
 }
 
 impl Default for TransportConfig {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: Some(Duration::from_secs(10)),
             response_timeout: None,
             max_response_body: Some(DEFAULT_MAX_RESPONSE_BODY),
             pool_max_idle: 32,
-            pool_idle_timeout: Duration::from_secs(90),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
         }
     }
 }
@@ -53,18 +56,20 @@ impl TransportConfig {
         Self::default()
     }
 
-    /// Longest time to connect, TLS handshake included.
+    /// Longest time to connect, TLS handshake included; `None` means never:
+    /// a connection attempt waits as long as the system's own connect does
+    /// (the caller's deadline still applies).
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
         self
     }
 
     /// Longest time from sending a request to receiving the response headers;
-    /// `None` waits as long as the caller does.
+    /// `None` (the default) means never: it waits as long as the caller does.
     #[must_use]
-    pub fn response_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.response_timeout = timeout;
+    pub fn response_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.response_timeout = timeout.into();
         self
     }
 
@@ -84,10 +89,12 @@ impl TransportConfig {
         self
     }
 
-    /// How long an idle keep-alive connection is kept.
+    /// How long an idle keep-alive connection is kept; `None` means never
+    /// closed for idleness: it is kept until the plugin closes it or the pool
+    /// is full.
     #[must_use]
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
+    pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.pool_idle_timeout = timeout.into();
         self
     }
 }

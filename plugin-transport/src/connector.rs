@@ -28,7 +28,8 @@ pub(crate) struct Connector {
 #[derive(Debug)]
 struct Inner {
     target: Target,
-    connect_timeout: Duration,
+    /// `None`: no timeout of its own.
+    connect_timeout: Option<Duration>,
     #[cfg(feature = "tls")]
     tls: Option<TlsSetup>,
     next_id: AtomicU64,
@@ -37,7 +38,7 @@ struct Inner {
 impl Connector {
     pub(crate) fn new(
         target: Target,
-        connect_timeout: Duration,
+        connect_timeout: Option<Duration>,
         #[cfg(feature = "tls")] tls: Option<TlsSetup>,
     ) -> Self {
         Self {
@@ -86,9 +87,12 @@ impl Connector {
 
 impl Inner {
     async fn connect(&self) -> Result<(Conn, ConnectionInfo), ConnectError> {
-        let stream = tokio::time::timeout(self.connect_timeout, self.open())
-            .await
-            .map_err(|_| ConnectError::Timeout(self.connect_timeout))??;
+        let stream = match self.connect_timeout {
+            Some(after) => tokio::time::timeout(after, self.open())
+                .await
+                .map_err(|_| ConnectError::Timeout(after))??,
+            None => self.open().await?,
+        };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(connection = id, "connected to {}", self.target);
         Ok((

@@ -164,7 +164,8 @@ impl Pooled {
 pub(crate) struct Pool {
     state: Mutex<State>,
     max_idle: usize,
-    idle_timeout: Duration,
+    /// `None`: idle connections are never closed for idleness.
+    idle_timeout: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -176,7 +177,7 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(max_idle: usize, idle_timeout: Duration) -> Self {
+    pub(crate) fn new(max_idle: usize, idle_timeout: Option<Duration>) -> Self {
         Self {
             state: Mutex::new(State::default()),
             max_idle,
@@ -195,7 +196,8 @@ impl Pool {
                 let Some((pooled, since)) = state.idle.pop() else {
                     break None;
                 };
-                if since.elapsed() < self.idle_timeout && !pooled.sender.is_closed() {
+                let fresh = self.idle_timeout.is_none_or(|t| since.elapsed() < t);
+                if fresh && !pooled.sender.is_closed() {
                     break Some(pooled);
                 }
                 closed.push(pooled);
@@ -221,10 +223,10 @@ impl Pool {
             return;
         }
         state.idle.push((pooled, Instant::now()));
-        if !state.reaping {
+        if let (false, Some(timeout)) = (state.reaping, self.idle_timeout) {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 state.reaping = true;
-                runtime.spawn(reap(Arc::downgrade(self), self.idle_timeout));
+                runtime.spawn(reap(Arc::downgrade(self), timeout));
             }
         }
     }
