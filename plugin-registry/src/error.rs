@@ -60,8 +60,9 @@ pub enum RegistryError {
         source: Arc<ClientError>,
     },
 
-    /// The plugin is there but does not implement the subsystem asked for.
-    DoesNotImplement {
+    /// The plugin is there but its manifest does not list the subsystem
+    /// asked for ([`is_subsystem_missing`](Self::is_subsystem_missing)).
+    SubsystemMissing {
         /// The plugin.
         name: PluginName,
         /// The subsystem asked for.
@@ -109,7 +110,7 @@ impl std::fmt::Display for RegistryError {
             Self::Activation { name, .. } => {
                 write!(f, "activating plugin {:?} failed", name.as_str())
             }
-            Self::DoesNotImplement {
+            Self::SubsystemMissing {
                 name,
                 iface,
                 implements,
@@ -148,14 +149,14 @@ impl std::error::Error for RegistryError {
             Self::Setup { source, .. } => source.source(),
             Self::Activation { source, .. } => Some(source.as_ref()),
             Self::Watch { source, .. } | Self::EventWatch { source } => Some(source.as_ref()),
-            Self::DoesNotImplement { .. } | Self::WaitTimeout { .. } | Self::Interrupted { .. } => {
+            Self::SubsystemMissing { .. } | Self::WaitTimeout { .. } | Self::Interrupted { .. } => {
                 None
             }
         }
     }
 }
 
-fn list(items: &[String]) -> String {
+pub(crate) fn list(items: &[String]) -> String {
     if items.is_empty() {
         "nothing".to_owned()
     } else {
@@ -172,7 +173,7 @@ impl RegistryError {
             | Self::Descriptor { name, .. }
             | Self::Setup { name, .. }
             | Self::Activation { name, .. }
-            | Self::DoesNotImplement { name, .. }
+            | Self::SubsystemMissing { name, .. }
             | Self::WaitTimeout { name, .. }
             | Self::Watch { name, .. }
             | Self::Interrupted { name } => Some(name),
@@ -184,9 +185,12 @@ impl RegistryError {
         matches!(self, Self::NotFound { .. })
     }
 
-    /// The plugin exists but does not implement the subsystem.
-    pub fn is_does_not_implement(&self) -> bool {
-        matches!(self, Self::DoesNotImplement { .. })
+    /// The plugin exists but its manifest does not list the subsystem asked
+    /// for (nothing was called but `Plugin.Activate`). Not to be confused
+    /// with [`ClientError::is_not_implemented`]: that is a plugin answering
+    /// 404 to a method it was called with.
+    pub fn is_subsystem_missing(&self) -> bool {
+        matches!(self, Self::SubsystemMissing { .. })
     }
 
     /// The plugin could not be reached (nothing listens on its address).

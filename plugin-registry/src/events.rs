@@ -1,12 +1,18 @@
 //! Registry events: what happens to plugins, for whoever subscribes.
 
+use std::error::Error as _;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use futures_util::FutureExt;
 use plugin_client::Manifest;
 use plugin_spec::{PluginName, PluginSpec};
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::RegistryError;
 use crate::health::Health;
@@ -108,6 +114,61 @@ impl RegistryEvent {
     }
 }
 
+/// One line, as `pluginctl watch --activate` prints it: the kind padded to 17
+/// characters (`health` for [`HealthChanged`](Self::HealthChanged)), the
+/// plugin (`-` for none), then what tells the event apart: the address, the
+/// generation and the subsystems, the error and its causes joined by `: `,
+/// the stale reason, the health, or how many events were missed.
+///
+/// ```
+/// use plugin_registry::{Health, RegistryEvent};
+///
+/// let event = RegistryEvent::HealthChanged { name: "sshfs".parse()?, health: Health::Unhealthy };
+/// assert_eq!(event.to_string(), "health            sshfs  unhealthy");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl fmt::Display for RegistryEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Self::HealthChanged { .. } => "health",
+            other => other.kind(),
+        };
+        let name = self.name().map_or("-", PluginName::as_str);
+        write!(f, "{kind:<17} {name}")?;
+        match self {
+            Self::Discovered { spec } => write!(f, "  {}", spec.address()),
+            Self::Activated {
+                manifest,
+                generation,
+                ..
+            }
+            | Self::Reactivated {
+                manifest,
+                generation,
+                ..
+            } => write!(
+                f,
+                "  #{generation} implements {}",
+                crate::error::list(manifest.implements())
+            ),
+            Self::ActivationFailed { error, .. } => {
+                // An event is not an error: its line tells the whole chain.
+                write!(f, "  {error}")?;
+                let mut cause = error.source();
+                while let Some(current) = cause {
+                    write!(f, ": {current}")?;
+                    cause = current.source();
+                }
+                Ok(())
+            }
+            Self::Stale { reason, .. } => write!(f, "  {reason}"),
+            Self::HealthChanged { health, .. } => write!(f, "  {health}"),
+            Self::Missed { count } => write!(f, "  {count} events (this watch fell behind)"),
+            Self::Removed { .. } => Ok(()),
+        }
+    }
+}
+
 /// Why a plugin became stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -192,52 +253,92 @@ impl Events {
     }
 }
 
-/// A subscription to a registry's events ([`Registry::events`](crate::Registry::events)).
+/// A subscription to a registry's events ([`Registry::events`](crate::Registry::events)):
+/// a [`Stream`] of [`RegistryEvent`]s, as discovery's `Watch` is of its
+/// events, with [`next_event`](Self::next_event) for a loop without
+/// `StreamExt`.
 ///
 /// Events are kept for a subscriber that falls behind, up to the registry's
 /// [`event_capacity`](crate::RegistryBuilder::event_capacity); past that the
 /// oldest are dropped and the subscriber gets one
 /// [`RegistryEvent::Missed`] saying how many. The registry never waits.
 pub struct RegistryEvents {
-    pub(crate) receiver: broadcast::Receiver<RegistryEvent>,
+    /// The receiver, while no receive is under way.
+    receiver: Option<broadcast::Receiver<RegistryEvent>>,
+    /// A receive under way, which gives the receiver back when it ends.
+    receiving: Option<Receiving>,
 }
+
+/// One receive, owning the receiver meanwhile (broadcast's `recv` borrows
+/// it, and a `Stream` cannot lend).
+type Receiving = Pin<
+    Box<
+        dyn Future<
+                Output = (
+                    Result<RegistryEvent, RecvError>,
+                    broadcast::Receiver<RegistryEvent>,
+                ),
+            > + Send
+            + Sync,
+    >,
+>;
 
 impl fmt::Debug for RegistryEvents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RegistryEvents")
-            .field("pending", &self.receiver.len())
-            .finish()
+        let mut debug = f.debug_struct("RegistryEvents");
+        if let Some(receiver) = &self.receiver {
+            debug.field("pending", &receiver.len());
+        }
+        debug.field("receiving", &self.receiving.is_some()).finish()
     }
 }
 
 impl RegistryEvents {
-    /// The next event; `None` once the registry is gone.
-    pub async fn next(&mut self) -> Option<RegistryEvent> {
-        match self.receiver.recv().await {
-            Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(count)) => {
-                Some(RegistryEvent::Missed { count })
-            }
-            Err(broadcast::error::RecvError::Closed) => None,
+    pub(crate) fn new(receiver: broadcast::Receiver<RegistryEvent>) -> Self {
+        Self {
+            receiver: Some(receiver),
+            receiving: None,
         }
+    }
+
+    /// The next event; `None` once the registry is gone.
+    pub async fn next_event(&mut self) -> Option<RegistryEvent> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
     /// The next event if one is waiting, without waiting.
     pub fn try_next(&mut self) -> Option<RegistryEvent> {
-        match self.receiver.try_recv() {
-            Ok(event) => Some(event),
-            Err(broadcast::error::TryRecvError::Lagged(count)) => {
-                Some(RegistryEvent::Missed { count })
-            }
-            Err(_) => None,
-        }
+        self.next_event().now_or_never().flatten()
     }
+}
 
-    /// The events as a [`Stream`].
-    pub fn into_stream(self) -> impl Stream<Item = RegistryEvent> + Send + Unpin + 'static {
-        Box::pin(futures_util::stream::unfold(
-            self,
-            |mut events| async move { events.next().await.map(|event| (event, events)) },
-        ))
+impl Stream for RegistryEvents {
+    type Item = RegistryEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RegistryEvent>> {
+        let this = self.get_mut();
+        let mut receiving = match (this.receiving.take(), this.receiver.take()) {
+            (Some(receiving), _) => receiving,
+            (None, Some(mut receiver)) => Box::pin(async move {
+                let result = receiver.recv().await;
+                (result, receiver)
+            }),
+            // Not reached: one of the two is always there.
+            (None, None) => return Poll::Ready(None),
+        };
+        match receiving.as_mut().poll(cx) {
+            Poll::Pending => {
+                this.receiving = Some(receiving);
+                Poll::Pending
+            }
+            Poll::Ready((result, receiver)) => {
+                this.receiver = Some(receiver);
+                Poll::Ready(match result {
+                    Ok(event) => Some(event),
+                    Err(RecvError::Lagged(count)) => Some(RegistryEvent::Missed { count }),
+                    Err(RecvError::Closed) => None,
+                })
+            }
+        }
     }
 }

@@ -102,12 +102,16 @@ pub use error::RegistryError;
 pub use events::{RegistryEvent, RegistryEvents, StaleReason};
 pub use health::{Health, HealthProbe};
 pub use plugin::Plugin;
-pub use plugin_client::{Client, ClientConfig, Manifest, RequestBody, RetryConfig};
-pub use plugin_discovery::Discovery;
-pub use plugin_spec::{AsPluginName, PluginName};
-pub use plugin_transport::{ResponseBody, TransportConfig};
+// What a host's code names, so that a host needs this crate only.
+pub use plugin_client::{
+    BoxError, Client, ClientConfig, ClientError, ClientService, ErrorField, Manifest, RequestBody,
+    RetryConfig, RetryPolicy,
+};
+pub use plugin_discovery::{Discovery, DiscoveryBuilder, DiscoveryError, SkipReason, Skipped};
+pub use plugin_spec::{AsPluginName, PluginName, PluginSpec, SpecError};
+pub use plugin_transport::{ResponseBody, TransportConfig, TransportError};
 pub use registry::{GetAll, Registry, RegistryBuilder};
-pub use service::{PluginBody, PluginFuture, PluginService};
+pub use service::{BoxTransport, PluginBody, PluginFuture, PluginService};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -23,10 +23,11 @@ use crate::handlers::{self, Handler, Handlers};
 use crate::health::{Health, HealthProbe};
 use crate::plugin::{FileCheck, Plugin};
 use crate::sentinel::Sentinel;
-use crate::service::{Layered, PluginService, Shared};
+use crate::service::{BoxTransport, PluginService, Shared};
 
 type Outcome = Option<Result<Plugin, RegistryError>>;
-type LayerFn = Arc<dyn Fn(Transport) -> Layered + Send + Sync>;
+/// One [`RegistryBuilder::layer`]: wraps the stack so far.
+type LayerFn = Arc<dyn Fn(BoxTransport) -> BoxTransport + Send + Sync>;
 
 /// A caching registry of plugins, owned by the host (no globals). Cheap to
 /// clone; clones share everything.
@@ -64,7 +65,8 @@ struct Inner {
     discovery: Discovery,
     client: ClientConfig,
     transport: TransportConfig,
-    layer: Option<LayerFn>,
+    /// In the order added: the first wraps the transport.
+    layers: Vec<LayerFn>,
     get_all_concurrency: usize,
     plugins: Mutex<HashMap<PluginName, Entry>>,
     handlers: Mutex<Handlers>,
@@ -117,7 +119,7 @@ pub struct RegistryBuilder {
     discovery: Discovery,
     client: ClientConfig,
     transport: TransportConfig,
-    layer: Option<LayerFn>,
+    layers: Vec<LayerFn>,
     get_all_concurrency: usize,
     event_capacity: usize,
     probe: Option<HealthProbe>,
@@ -130,7 +132,7 @@ impl fmt::Debug for RegistryBuilder {
             .field("discovery", &self.discovery)
             .field("client", &self.client)
             .field("transport", &self.transport)
-            .field("layered", &self.layer.is_some())
+            .field("layers", &self.layers.len())
             .field("get_all_concurrency", &self.get_all_concurrency)
             .field("event_capacity", &self.event_capacity)
             .field("probe", &self.probe)
@@ -147,22 +149,29 @@ impl RegistryBuilder {
         self
     }
 
-    /// A tower layer put over every plugin's transport (metrics, limits,
-    /// headers). Its service must answer the transport's response type.
+    /// Puts a tower layer over every plugin's transport (metrics, limits,
+    /// headers, timeouts). Each call wraps what is there, as
+    /// `PluginServer::layer` and axum's `Router::layer` do: the layer added
+    /// **last sees a request first** (and its answer last); the first wraps
+    /// the transport itself. (tower's `ServiceBuilder` reads the other way:
+    /// its first layer is the outermost. A whole `ServiceBuilder` stack given
+    /// to one `layer` call keeps its own order.)
     ///
-    /// The layer is applied **once per activation**: each plugin gets its own
-    /// stack, and a plugin activated again (after a restart) gets a new one.
-    /// So a `ConcurrencyLimitLayer` limits each plugin separately and starts
-    /// afresh after a re-activation; for one limit across every plugin in the
-    /// process, use `GlobalConcurrencyLimitLayer`, whose semaphore the copies
-    /// share. The service must be `Sync` as well as `Clone + Send`: every
-    /// caller shares one [`Plugin`] and calls through `&self`, so the stack is
-    /// kept as a `BoxCloneSyncService` (a `BoxCloneService` would need a lock
-    /// per call).
+    /// Each layer wraps a [`BoxTransport`]: the transport under the layers
+    /// added before, its error boxed. Its service must answer the
+    /// transport's response type.
+    ///
+    /// The layers are applied **once per activation**: each plugin gets its
+    /// own stack, and a plugin activated again (after a restart) gets a new
+    /// one. So a `ConcurrencyLimitLayer` limits each plugin separately and
+    /// starts afresh after a re-activation; for one limit across every plugin
+    /// in the process, use `GlobalConcurrencyLimitLayer`, whose semaphore the
+    /// copies share. The service must be `Sync` as well as `Clone + Send`
+    /// (see [`BoxTransport`]).
     #[must_use]
     pub fn layer<L>(mut self, layer: L) -> Self
     where
-        L: Layer<Transport> + Send + Sync + 'static,
+        L: Layer<BoxTransport> + Send + Sync + 'static,
         L::Service: Service<Request<RequestBody>, Response = Response<ResponseBody>>
             + Clone
             + Send
@@ -171,8 +180,8 @@ impl RegistryBuilder {
         <L::Service as Service<Request<RequestBody>>>::Error: Into<BoxError>,
         <L::Service as Service<Request<RequestBody>>>::Future: Send + 'static,
     {
-        self.layer = Some(Arc::new(move |transport| {
-            Layered::new(layer.layer(transport).map_err(Into::into))
+        self.layers.push(Arc::new(move |stack| {
+            BoxTransport::new(layer.layer(stack).map_err(Into::into))
         }));
         self
     }
@@ -233,7 +242,7 @@ impl RegistryBuilder {
                 discovery: self.discovery,
                 client: self.client,
                 transport: self.transport,
-                layer: self.layer,
+                layers: self.layers,
                 get_all_concurrency: self.get_all_concurrency,
                 plugins: Mutex::new(HashMap::new()),
                 handlers: Mutex::new(Handlers::default()),
@@ -272,7 +281,7 @@ impl Registry {
             discovery,
             client: ClientConfig::default(),
             transport: TransportConfig::default(),
-            layer: None,
+            layers: Vec::new(),
             get_all_concurrency: 32,
             event_capacity: 1024,
             probe: None,
@@ -293,7 +302,7 @@ impl Registry {
     /// [`RegistryError::Activation`] (after the client's retries, for a plugin
     /// that cannot be reached: with the default [`RetryConfig`], at once for a
     /// unix socket nobody listens on, which is marked stale, and within about
-    /// 2 s for a TCP or TLS plugin); [`RegistryError::DoesNotImplement`]. To
+    /// 2 s for a TCP or TLS plugin); [`RegistryError::SubsystemMissing`]. To
     /// wait for a plugin that is restarting, use
     /// [`get_or_wait`](Self::get_or_wait), which wakes when its socket
     /// reappears. [`RegistryError::InvalidName`] for text that is not a
@@ -310,7 +319,7 @@ impl Registry {
     /// [`get`](Self::get) without the subsystem check).
     ///
     /// # Errors
-    /// As [`get`](Self::get), but never [`RegistryError::DoesNotImplement`].
+    /// As [`get`](Self::get), but never [`RegistryError::SubsystemMissing`].
     pub async fn activate(&self, name: impl AsPluginName) -> Result<Plugin, RegistryError> {
         let name = checked(&name)?;
         self.activated(&name, None, None).await
@@ -338,9 +347,9 @@ impl Registry {
     ///
     /// let registry = Registry::new(Discovery::builder().plugin_dir(dir.path()).build());
     /// let mut events = registry.events()?;
-    /// assert!(matches!(events.next().await, Some(RegistryEvent::Discovered { spec }) if spec.name() == "sshfs"));
+    /// assert!(matches!(events.next_event().await, Some(RegistryEvent::Discovered { spec }) if spec.name() == "sshfs"));
     /// registry.activate("sshfs").await?;
-    /// assert!(matches!(events.next().await, Some(RegistryEvent::Activated { generation: 1, .. })));
+    /// assert!(matches!(events.next_event().await, Some(RegistryEvent::Activated { generation: 1, .. })));
     /// # Ok(()) }
     /// ```
     ///
@@ -364,13 +373,14 @@ impl Registry {
             tokio::spawn(watch_events(Arc::downgrade(&self.inner), watch));
             *watching = true;
         }
-        Ok(RegistryEvents { receiver })
+        Ok(RegistryEvents::new(receiver))
     }
 
     /// Like [`get`](Self::get), but when the plugin is not there yet, or its
     /// unix socket is there with nothing listening (a plugin restarting), waits
-    /// up to `timeout` for it to appear, woken by discovery's watch when the
-    /// socket is made (no polling).
+    /// up to `timeout` (a `Duration`, or an `Option` of one) for it to appear,
+    /// woken by discovery's watch when the socket is made (no polling).
+    /// `None` means never: it waits until the plugin appears.
     ///
     /// # Errors
     /// [`RegistryError::WaitTimeout`]; [`RegistryError::Watch`] if the watch
@@ -379,8 +389,9 @@ impl Registry {
         &self,
         name: impl AsPluginName,
         iface: &str,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
     ) -> Result<Plugin, RegistryError> {
+        let timeout = timeout.into();
         let name = checked(&name)?;
         let name = name.as_ref();
         let waiting = async {
@@ -411,6 +422,9 @@ impl Registry {
                     }
                 }
             }
+        };
+        let Some(timeout) = timeout else {
+            return waiting.await;
         };
         tokio::time::timeout(timeout, waiting)
             .await
@@ -664,13 +678,20 @@ impl Registry {
             self.inner.events.clone(),
             self.inner.call_metrics,
         ));
-        let service = match &self.inner.layer {
-            Some(layer) => PluginService::layered(layer(transport), Arc::clone(&shared)),
-            None => PluginService::plain(transport, Arc::clone(&shared)),
+        let service = if self.inner.layers.is_empty() {
+            PluginService::plain(transport, Arc::clone(&shared))
+        } else {
+            let bottom = BoxTransport::new(
+                ServiceExt::<Request<RequestBody>>::map_err(transport, BoxError::from),
+            );
+            let stack = self.inner.layers.iter().fold(bottom, |stack, layer| layer(stack));
+            PluginService::layered(stack, Arc::clone(&shared))
         };
         let client = Client::new(name.clone(), service).with_config(self.inner.client.clone());
         let activating = match retry {
-            Some(retry) => client.with_retry(retry.clone()),
+            Some(retry) => client
+                .clone()
+                .with_config(self.inner.client.clone().retry(retry.clone())),
             None => client.clone(),
         };
         let manifest = activating
@@ -863,7 +884,7 @@ fn implementing(plugin: Plugin, iface: &str) -> Result<Plugin, RegistryError> {
     if plugin.implements(iface) {
         Ok(plugin)
     } else {
-        Err(RegistryError::DoesNotImplement {
+        Err(RegistryError::SubsystemMissing {
             name: plugin.name().clone(),
             iface: iface.to_owned(),
             implements: plugin.manifest().implements().to_vec(),

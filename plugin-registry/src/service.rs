@@ -1,5 +1,5 @@
 //! `PluginService`: the service under every plugin's client: the transport, or
-//! the transport under the registry's layer; it marks the plugin stale when a
+//! the transport under the registry's layers; it marks the plugin stale when a
 //! call's connection fails or breaks, and meters calls (feature `metrics`).
 
 use std::fmt;
@@ -71,8 +71,17 @@ impl Shared {
     }
 }
 
-/// A layered transport, boxed so that every plugin's client has one type.
-pub(crate) type Layered =
+/// A plugin's transport under the layers added before, boxed: the service
+/// each [`RegistryBuilder::layer`](crate::RegistryBuilder::layer) wraps, and
+/// what the whole stack is kept as, so that every plugin's client has one
+/// type.
+///
+/// A `BoxCloneSyncService` (tower's) rather than a `BoxCloneService`: every
+/// caller shares one [`Plugin`](crate::Plugin) and calls through `&self`,
+/// so the stack must be `Sync` (a `BoxCloneService` would need a lock per
+/// call). Its error is boxed: a layer that looks for the transport's
+/// [`TransportError`] downcasts it.
+pub type BoxTransport =
     BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
 
 /// The service a registry's plugin clients call through.
@@ -85,7 +94,7 @@ pub struct PluginService {
 #[derive(Clone)]
 enum Inner {
     Plain(Transport),
-    Layered(Layered),
+    Layered(BoxTransport),
 }
 
 impl fmt::Debug for PluginService {
@@ -106,7 +115,7 @@ impl PluginService {
         }
     }
 
-    pub(crate) fn layered(service: Layered, shared: Arc<Shared>) -> Self {
+    pub(crate) fn layered(service: BoxTransport, shared: Arc<Shared>) -> Self {
         Self {
             inner: Inner::Layered(service),
             shared,

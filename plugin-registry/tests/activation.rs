@@ -132,7 +132,7 @@ async fn not_implementing_names_the_plugin_the_iface_and_what_it_implements() {
         .get(&name("net"), "VolumeDriver")
         .await
         .unwrap_err();
-    assert!(err.is_does_not_implement());
+    assert!(err.is_subsystem_missing());
     assert_eq!(
         err.to_string(),
         "plugin \"net\" does not implement VolumeDriver (it implements: NetworkDriver, IpamDriver)"

@@ -5,13 +5,16 @@ mod support;
 
 use std::time::Duration;
 
-use plugin_registry::{ClientConfig, Registry, RegistryEvent, RegistryEvents, RetryConfig};
+use futures_util::StreamExt;
+use plugin_registry::{
+    ClientConfig, Health, Registry, RegistryEvent, RegistryEvents, RetryConfig,
+};
 use support::{Counted, Dir, name};
 
 /// The next event, or a failure naming what was awaited (a bound so that a
 /// broken build fails instead of hanging; never a synchronisation).
 async fn next(events: &mut RegistryEvents, awaited: &str) -> RegistryEvent {
-    tokio::time::timeout(Duration::from_secs(20), events.next())
+    tokio::time::timeout(Duration::from_secs(20), events.next_event())
         .await
         .unwrap_or_else(|_| panic!("no event came; awaited {awaited}"))
         .expect("the registry is alive")
@@ -191,5 +194,110 @@ fn events_outside_a_runtime_is_an_error_not_a_panic() {
     assert_eq!(
         support::chain(&error),
         "cannot watch the plugin directories for events: Discovery::watch needs a tokio runtime; call it from within one"
+    );
+}
+
+#[tokio::test]
+async fn events_display_as_one_line_each_as_pluginctl_prints_them() {
+    let dir = Dir::new();
+    let registry = dir.registry();
+    let plugin = Counted::new("vol", &["VolumeDriver", "IpamDriver"]);
+    let serving = plugin.serve(&dir, "vol");
+    let mut events = registry.events().unwrap();
+    let socket = dir.socket("vol");
+    assert_eq!(
+        next(&mut events, "discovered").await.to_string(),
+        format!("discovered        vol  unix://{}", socket.display())
+    );
+    registry.get("vol", "VolumeDriver").await.unwrap();
+    assert_eq!(
+        next(&mut events, "activated").await.to_string(),
+        "activated         vol  #1 implements VolumeDriver, IpamDriver"
+    );
+    serving.shutdown().await;
+    assert_eq!(
+        next(&mut events, "stale").await.to_string(),
+        "stale             vol  removed"
+    );
+    assert_eq!(
+        next(&mut events, "removed").await.to_string(),
+        "removed           vol"
+    );
+    // A failure tells the error and each of its causes: nothing listens on
+    // this socket.
+    let dead = dir.socket("dead");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    assert_eq!(
+        next(&mut events, "discovered dead").await.to_string(),
+        format!("discovered        dead  unix://{}", dead.display())
+    );
+    let failed = registry.activate("dead").await.unwrap_err();
+    let line = next(&mut events, "activation failed").await.to_string();
+    assert_eq!(
+        line,
+        format!("activation_failed dead  {}", support::chain(&failed))
+    );
+    assert!(
+        line.starts_with(
+            "activation_failed dead  activating plugin \"dead\" failed: Plugin.Activate: "
+        ),
+        "{line}"
+    );
+    let _again = plugin.serve(&dir, "vol");
+    assert_eq!(
+        next(&mut events, "discovered again").await.to_string(),
+        format!("discovered        vol  unix://{}", socket.display())
+    );
+    registry.get("vol", "VolumeDriver").await.unwrap();
+    assert_eq!(
+        next(&mut events, "reactivated").await.to_string(),
+        // #2 was dead's activation: the number is the registry's.
+        "reactivated       vol  #3 implements VolumeDriver, IpamDriver"
+    );
+    // Made here: a probe's verdict, and a subscriber that fell behind.
+    let health = RegistryEvent::HealthChanged {
+        name: name("vol"),
+        health: Health::Unhealthy,
+    };
+    assert_eq!(health.to_string(), "health            vol  unhealthy");
+    let missed = RegistryEvent::Missed { count: 3 };
+    assert_eq!(
+        missed.to_string(),
+        "missed            -  3 events (this watch fell behind)"
+    );
+}
+
+#[tokio::test]
+async fn the_events_are_a_stream() {
+    let dir = Dir::new();
+    let registry = dir.registry();
+    let events = registry.events().unwrap();
+    for plugin in ["a", "b", "c"] {
+        assert!(registry.activate(plugin).await.unwrap_err().is_not_found());
+    }
+    // `StreamExt` combinators, and `next_event` and `try_next` on what is
+    // left of the same subscription.
+    let mut events = events;
+    let names: Vec<String> = tokio::time::timeout(
+        Duration::from_secs(20),
+        events
+            .by_ref()
+            .take(2)
+            .map(|event| format!("{} {}", event.kind(), event.name().unwrap()))
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("two events within 20 s");
+    assert_eq!(names, ["activation_failed a", "activation_failed b"]);
+    assert_eq!(
+        describe(&next(&mut events, "c").await),
+        "activation_failed c"
+    );
+    assert!(events.try_next().is_none(), "nothing else is waiting");
+    // A receive left pending by `try_next` loses nothing.
+    assert!(registry.activate("d").await.is_err());
+    assert_eq!(
+        describe(&StreamExt::next(&mut events).await.unwrap()),
+        "activation_failed d"
     );
 }

@@ -166,14 +166,19 @@ async fn a_call_whose_connection_fails_marks_the_plugin_stale() {
     let plugin = registry.get(&name("vol"), "VolumeDriver").await.unwrap();
     assert!(!plugin.is_stale());
     serving.shutdown().await;
-    let failed = plugin
-        .client()
-        .with_retry(plugin_registry::RetryConfig::none())
+    let client = plugin.client();
+    let no_retries = client
+        .config()
+        .clone()
+        .retry(plugin_registry::RetryConfig::none());
+    let failed = client
+        .clone()
+        .with_config(no_retries)
         .call_raw("Echo.Echo", "x")
         .await;
     let err = failed.unwrap_err();
     assert!(
-        matches!(err, plugin_client::ClientError::Transport { .. }),
+        matches!(err, plugin_registry::ClientError::Transport { .. }),
         "{err:?}"
     );
     assert!(

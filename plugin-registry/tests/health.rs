@@ -31,7 +31,7 @@ fn hanging(hung: &Arc<AtomicBool>, activations: &Arc<AtomicUsize>) -> PluginServ
 
 async fn health_change(events: &mut RegistryEvents) -> Health {
     loop {
-        match events.next().await.expect("the registry is alive") {
+        match events.next_event().await.expect("the registry is alive") {
             RegistryEvent::HealthChanged { health, .. } => return health,
             _ => continue,
         }

@@ -44,7 +44,7 @@ pub(crate) async fn run_registry(
     tokio::pin!(stop);
     loop {
         let event = tokio::select! {
-            event = events.next() => event,
+            event = events.next_event() => event,
             () = &mut stop => return Ok(()),
         };
         let Some(event) = event else {
