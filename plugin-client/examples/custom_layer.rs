@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Request};
-use plugin_client::{Client, RequestBody, Transport, TransportConfig};
-use plugin_server::{HandlerError, PluginName, PluginServer};
+use plugin_client::{Client, PluginName, RequestBody, Transport, TransportConfig};
+use plugin_server::{HandlerError, PluginServer};
 use tower::ServiceBuilder;
 
 #[tokio::main]

@@ -43,8 +43,7 @@ pub const USER_AGENT: &str = concat!("plugin-client/", env!("CARGO_PKG_VERSION")
 /// [calls]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#calls
 ///
 /// ```no_run
-/// use plugin_client::{Client, ClientConfig};
-/// use plugin_spec::{PluginName, PluginSpec};
+/// use plugin_client::{Client, ClientConfig, PluginName, PluginSpec};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/run/docker/plugins/sshfs.sock")?;

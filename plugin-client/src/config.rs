@@ -17,8 +17,8 @@ use crate::retry::RetryConfig;
 ///
 /// How bytes move (connect timeout, body limit, pool) is the transport's:
 /// [`Client::for_spec`](crate::Client::for_spec) uses the default
-/// [`TransportConfig`](plugin_transport::TransportConfig); for others, build
-/// the [`Transport`](plugin_transport::Transport) and use
+/// [`TransportConfig`](crate::TransportConfig); for others, build
+/// the [`Transport`](crate::Transport) and use
 /// [`Client::new`](crate::Client::new).
 ///
 /// The timeouts cover the whole call: connecting, retries, and reading the

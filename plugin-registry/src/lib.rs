@@ -3,9 +3,14 @@
 //! plugins re-activated, and failure in milliseconds.
 //!
 //! A [`Registry`] is built from a [`Discovery`]
-//! and client settings (timeouts, retries, transport, and an optional tower
-//! layer over every plugin's transport). It is a value the host owns: no
-//! global state, cheap to clone, and clones share it.
+//! and client settings (timeouts, retries, transport, and tower layers over
+//! every plugin's transport, [`RegistryBuilder::layer`]). It is a value the
+//! host owns: no global state, cheap to clone, and clones share it.
+//!
+//! A host needs this crate only: it re-exports what a host's code names from
+//! the crates under it ([`ClientError`], [`ErrorField`], [`ClientService`],
+//! [`RetryConfig`], [`PluginName`], [`TransportError`], ...), and its docs
+//! name them here.
 //!
 //! ```
 //! # use plugin_server::{HandlerError, PluginServer};
@@ -42,8 +47,9 @@
 //! yet, or is restarting.
 //!
 //! A host sees its plugins without reading logs ([observability]):
-//! [`Registry::events`] is a stream of what happens to them (discovered,
-//! activated, failed, stale, re-activated, removed, health changed), opt-in
+//! [`Registry::events`] is a [`Stream`](futures_core::Stream) of what happens
+//! to them ([`RegistryEvent`]: discovered, activated, failed, stale,
+//! re-activated, removed, health changed; one line each as `Display`), opt-in
 //! [`HealthProbe`]s tell a plugin that stopped answering, and the `metrics`
 //! feature records calls, activations, staleness and connections through the
 //! [`metrics`](https://docs.rs/metrics) facade (the `metrics` module).

@@ -71,14 +71,25 @@ pub(crate) async fn run_registry(
     }
 }
 
-/// One registry event as a line: `kind name details`, or a JSON object.
+/// One registry event as a line: its `Display` (`kind name details`), or a
+/// JSON object.
 fn event_line(event: &RegistryEvent, json: bool) -> String {
-    let name = event.name().map_or("-", |n| n.as_str());
-    let mut fields = serde_json::Map::new();
-    let text = match event {
+    if !json {
+        return event.to_string();
+    }
+    let mut object = serde_json::Map::new();
+    let kind = match event {
+        RegistryEvent::HealthChanged { .. } => "health",
+        other => other.kind(),
+    };
+    object.insert("event".into(), kind.into());
+    object.insert(
+        "name".into(),
+        event.name().map_or(Value::Null, |n| n.as_str().into()),
+    );
+    match event {
         RegistryEvent::Discovered { spec } => {
-            fields.insert("address".into(), spec.address().to_string().into());
-            spec.address().to_string()
+            object.insert("address".into(), spec.address().to_string().into());
         }
         RegistryEvent::Activated {
             manifest,
@@ -90,55 +101,24 @@ fn event_line(event: &RegistryEvent, json: bool) -> String {
             generation,
             ..
         } => {
-            fields.insert("generation".into(), (*generation).into());
-            fields.insert("implements".into(), json!(manifest.implements()));
-            format!("#{generation} implements {}", list(manifest.implements()))
+            object.insert("generation".into(), (*generation).into());
+            object.insert("implements".into(), json!(manifest.implements()));
         }
         RegistryEvent::ActivationFailed { error, .. } => {
-            let error = crate::output::one_line(error);
-            fields.insert("error".into(), error.clone().into());
-            error
+            object.insert("error".into(), crate::output::one_line(error).into());
         }
         RegistryEvent::Stale { reason, .. } => {
-            fields.insert("reason".into(), reason.as_str().into());
-            reason.to_string()
+            object.insert("reason".into(), reason.as_str().into());
         }
         RegistryEvent::HealthChanged { health, .. } => {
-            fields.insert("health".into(), health.as_str().into());
-            health.to_string()
+            object.insert("health".into(), health.as_str().into());
         }
         RegistryEvent::Missed { count } => {
-            fields.insert("count".into(), (*count).into());
-            format!("{count} events (this watch fell behind)")
+            object.insert("count".into(), (*count).into());
         }
-        _ => String::new(),
-    };
-    let kind = match event {
-        RegistryEvent::HealthChanged { .. } => "health",
-        other => other.kind(),
-    };
-    if json {
-        let mut object = serde_json::Map::new();
-        object.insert("event".into(), kind.into());
-        object.insert(
-            "name".into(),
-            event.name().map_or(Value::Null, |n| n.as_str().into()),
-        );
-        object.extend(fields);
-        Value::Object(object).to_string()
-    } else if text.is_empty() {
-        format!("{kind:<17} {name}")
-    } else {
-        format!("{kind:<17} {name}  {text}")
+        _ => {}
     }
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "nothing".to_owned()
-    } else {
-        items.join(", ")
-    }
+    Value::Object(object).to_string()
 }
 
 pub(crate) async fn run(
@@ -189,27 +169,14 @@ fn spec_line(kind: &str, spec: &PluginSpec, json: bool) -> String {
 }
 
 fn line(event: &WatchEvent, json: bool) -> String {
-    let (kind, name, address) = match event {
-        WatchEvent::Added(spec) => (
-            "added",
-            spec.name().as_str(),
-            Some(spec.address().to_string()),
-        ),
-        WatchEvent::Changed(spec) => (
-            "changed",
-            spec.name().as_str(),
-            Some(spec.address().to_string()),
-        ),
-        WatchEvent::Removed(name) => ("removed", name.as_str(), None),
-        _ => ("unknown", "", None),
-    };
-    if json {
-        json!({"event": kind, "name": name, "address": address.map_or(Value::Null, Value::String)})
-            .to_string()
-    } else {
-        match address {
-            Some(address) => format!("{kind:<8} {name}  {address}"),
-            None => format!("{kind:<8} {name}"),
-        }
+    if !json {
+        return event.to_string();
     }
+    let address = match event {
+        WatchEvent::Added(spec) | WatchEvent::Changed(spec) => {
+            Value::String(spec.address().to_string())
+        }
+        _ => Value::Null,
+    };
+    json!({"event": event.kind(), "name": event.name().as_str(), "address": address}).to_string()
 }
