@@ -106,7 +106,9 @@ impl HealthProbe {
     }
 
     /// How long one probe may take, connection included (at most the
-    /// interval: one probe at a time).
+    /// interval: one probe at a time). A `Duration`, not an `Option`: a probe
+    /// with no deadline would wait forever on a hung plugin, which would then
+    /// never be found unhealthy.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline.min(self.interval);
