@@ -1,5 +1,6 @@
 //! The connection pool: a connection the plugin closed while it sat idle, a
-//! body dropped unread, and idle connections closed after the idle timeout.
+//! body dropped unread, and idle connections closed after the idle timeout
+//! (and kept with none).
 //! The test is the plugin here, so it decides exactly when each connection
 //! closes.
 
@@ -118,6 +119,25 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
         started.elapsed()
     );
     drop(transport);
+}
+
+#[tokio::test]
+async fn no_idle_timeout_keeps_an_idle_connection() {
+    let (_dir, listener, spec) = listen();
+    let config = TransportConfig::default().pool_idle_timeout(None);
+    let transport = Transport::for_spec(&spec, &config).unwrap();
+    let calling = tokio::spawn(call(transport.clone()));
+    let (mut stream, _) = within(listener.accept()).await.unwrap();
+    read_request(&mut stream).await;
+    stream.write_all(&response("200 OK", b"{}")).await.unwrap();
+    assert_eq!(within(calling).await.unwrap().0, 0);
+    // Idle for longer than the 100 ms after which the test above sees its
+    // connection closed: this one is kept, and carries the next call.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calling = tokio::spawn(call(transport));
+    read_request(&mut stream).await;
+    stream.write_all(&response("200 OK", b"{}")).await.unwrap();
+    assert_eq!(within(calling).await.unwrap().0, 0, "the same connection");
 }
 
 #[test]
