@@ -13,7 +13,7 @@ use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use plugin_subsystems::ipam::{IpamDriverClient, RequestPoolRequest};
 use plugin_subsystems::volume::VolumeDriverClient;
-use plugin_client::{Client, ErrorField, PluginName, RequestBody};
+use plugin_client::{Client, ClientConfig, ErrorField, PluginName, RequestBody};
 
 const STATUSES: [u16; 8] = [200, 200, 200, 404, 500, 400, 201, 503];
 
@@ -42,6 +42,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let client = Client::new(PluginName::new("fuzz").unwrap(), tower::service_fn(answer));
+    // A 200 whose error field is set fails, as the typed clients set it.
+    let checking = |field| {
+        let config = ClientConfig::new().error_field(Some(field));
+        client.clone().with_config(config)
+    };
     runtime().block_on(async {
         let results = [
             client.activate().await.map(drop),
@@ -50,12 +55,12 @@ fuzz_target!(|data: &[u8]| {
                 .call::<_, serde_json::Value>("Echo.Echo", &serde_json::json!({}))
                 .await
                 .map(drop),
-            client
-                .call_checked::<_, serde_json::Value>("Echo.Echo", &(), ErrorField::Err)
+            checking(ErrorField::Err)
+                .call::<_, serde_json::Value>("Echo.Echo", &())
                 .await
                 .map(drop),
-            client
-                .call_checked::<_, serde_json::Value>("Echo.Echo", &(), ErrorField::Error)
+            checking(ErrorField::Error)
+                .call::<_, serde_json::Value>("Echo.Echo", &())
                 .await
                 .map(drop),
         ];
