@@ -123,7 +123,11 @@ struct TimedOut<'a>(&'a PluginName, Option<Duration>);
 impl fmt::Display for TimedOut<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.1 {
-            Some(after) => write!(f, "no answer from plugin {:?} within {after:?}", self.0.as_str()),
+            Some(after) => write!(
+                f,
+                "no answer from plugin {:?} within {after:?}",
+                self.0.as_str()
+            ),
             None => write!(
                 f,
                 "calling plugin {:?} timed out (a timeout layer in its stack gave up)",

@@ -234,7 +234,10 @@ async fn a_tower_timeout_layer_in_the_stack_is_a_timeout() {
     let client = Client::new(PluginName::new("testplug").unwrap(), stack);
     let err = client.call::<_, ()>("Test.Forever", &()).await.unwrap_err();
     assert!(err.is_timeout() && !err.is_connect(), "{err:?}");
-    assert!(matches!(err, ClientError::Timeout { after: None, .. }), "{err:?}");
+    assert!(
+        matches!(err, ClientError::Timeout { after: None, .. }),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
         "Test.Forever: calling plugin \"testplug\" timed out (a timeout layer in its stack gave up)"

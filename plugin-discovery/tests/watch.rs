@@ -222,7 +222,10 @@ async fn no_max_delay_reports_a_change_once_it_is_quiet() {
     let options = WatchOptions::new()
         .debounce(Duration::from_millis(10))
         .max_delay(None);
-    assert_ne!(options, WatchOptions::new().debounce(Duration::from_millis(10)));
+    assert_ne!(
+        options,
+        WatchOptions::new().debounce(Duration::from_millis(10))
+    );
     let mut watch = plugin_dir(&tree).watch_with(options).unwrap();
     let path = tree.socket("plugins/p.sock");
     expect(&mut watch, &format!("added p unix://{}", path.display())).await;

@@ -681,10 +681,15 @@ impl Registry {
         let service = if self.inner.layers.is_empty() {
             PluginService::plain(transport, Arc::clone(&shared))
         } else {
-            let bottom = BoxTransport::new(
-                ServiceExt::<Request<RequestBody>>::map_err(transport, BoxError::from),
-            );
-            let stack = self.inner.layers.iter().fold(bottom, |stack, layer| layer(stack));
+            let bottom = BoxTransport::new(ServiceExt::<Request<RequestBody>>::map_err(
+                transport,
+                BoxError::from,
+            ));
+            let stack = self
+                .inner
+                .layers
+                .iter()
+                .fold(bottom, |stack, layer| layer(stack));
             PluginService::layered(stack, Arc::clone(&shared))
         };
         let client = Client::new(name.clone(), service).with_config(self.inner.client.clone());

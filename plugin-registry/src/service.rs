@@ -81,8 +81,7 @@ impl Shared {
 /// so the stack must be `Sync` (a `BoxCloneService` would need a lock per
 /// call). Its error is boxed: a layer that looks for the transport's
 /// [`TransportError`] downcasts it.
-pub type BoxTransport =
-    BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
+pub type BoxTransport = BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
 
 /// The service a registry's plugin clients call through.
 #[derive(Clone)]

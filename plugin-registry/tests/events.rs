@@ -6,9 +6,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use plugin_registry::{
-    ClientConfig, Health, Registry, RegistryEvent, RegistryEvents, RetryConfig,
-};
+use plugin_registry::{ClientConfig, Health, Registry, RegistryEvent, RegistryEvents, RetryConfig};
 use support::{Counted, Dir, name};
 
 /// The next event, or a failure naming what was awaited (a bound so that a
