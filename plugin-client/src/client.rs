@@ -37,7 +37,7 @@ pub const USER_AGENT: &str = concat!("plugin-client/", env!("CARGO_PKG_VERSION")
 /// application/vnd.docker.plugins.v1.2+json` and, when a JSON body is sent,
 /// `Content-Type: application/json` ([calls]). A non-200 answer is a
 /// [`ClientError::Status`] whose message is the plugin's `Err` or its text.
-/// Calls that never reached the plugin are retried per the [`RetryConfig`];
+/// Calls that never reached the plugin are retried per the [`RetryConfig`](crate::RetryConfig);
 /// every call has a deadline. Cheap to clone when the service is.
 ///
 /// [calls]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/protocol.md#calls
