@@ -202,55 +202,47 @@ async fn events_display_as_one_line_each_as_pluginctl_prints_them() {
     let plugin = Counted::new("vol", &["VolumeDriver", "IpamDriver"]);
     let serving = plugin.serve(&dir, "vol");
     let mut events = registry.events().unwrap();
-    let socket = dir.socket("vol");
-    assert_eq!(
-        next(&mut events, "discovered").await.to_string(),
-        format!("discovered        vol  unix://{}", socket.display())
-    );
+    let discovered = |name: &str| {
+        let socket = dir.socket(name);
+        format!("discovered        {name}  unix://{}", socket.display())
+    };
+    let mut lines = Vec::new();
+    lines.push(next(&mut events, "discovered").await.to_string());
     registry.get("vol", "VolumeDriver").await.unwrap();
-    assert_eq!(
-        next(&mut events, "activated").await.to_string(),
-        "activated         vol  #1 implements VolumeDriver, IpamDriver"
-    );
+    lines.push(next(&mut events, "activated").await.to_string());
     serving.shutdown().await;
-    assert_eq!(
-        next(&mut events, "stale").await.to_string(),
-        "stale             vol  removed"
-    );
-    assert_eq!(
-        next(&mut events, "removed").await.to_string(),
-        "removed           vol"
-    );
-    // A failure tells the error and each of its causes: nothing listens on
-    // this socket.
-    let dead = dir.socket("dead");
-    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
-    assert_eq!(
-        next(&mut events, "discovered dead").await.to_string(),
-        format!("discovered        dead  unix://{}", dead.display())
-    );
+    lines.push(next(&mut events, "stale").await.to_string());
+    lines.push(next(&mut events, "removed").await.to_string());
+    // Nothing listens on this socket: its failure tells the error and each
+    // of its causes.
+    drop(std::os::unix::net::UnixListener::bind(dir.socket("dead")).unwrap());
+    lines.push(next(&mut events, "discovered dead").await.to_string());
     let failed = registry.activate("dead").await.unwrap_err();
-    let line = next(&mut events, "activation failed").await.to_string();
+    lines.push(next(&mut events, "activation failed").await.to_string());
+    let _again = plugin.serve(&dir, "vol");
+    lines.push(next(&mut events, "discovered again").await.to_string());
+    registry.get("vol", "VolumeDriver").await.unwrap();
+    lines.push(next(&mut events, "reactivated").await.to_string());
     assert_eq!(
-        line,
-        format!("activation_failed dead  {}", support::chain(&failed))
+        lines,
+        [
+            discovered("vol"),
+            "activated         vol  #1 implements VolumeDriver, IpamDriver".to_owned(),
+            "stale             vol  removed".to_owned(),
+            "removed           vol".to_owned(),
+            discovered("dead"),
+            format!("activation_failed dead  {}", support::chain(&failed)),
+            discovered("vol"),
+            // #2 was dead's activation: the number is the registry's.
+            "reactivated       vol  #3 implements VolumeDriver, IpamDriver".to_owned(),
+        ]
     );
     assert!(
-        line.starts_with(
+        lines[5].starts_with(
             "activation_failed dead  activating plugin \"dead\" failed: Plugin.Activate: "
         ),
-        "{line}"
-    );
-    let _again = plugin.serve(&dir, "vol");
-    assert_eq!(
-        next(&mut events, "discovered again").await.to_string(),
-        format!("discovered        vol  unix://{}", socket.display())
-    );
-    registry.get("vol", "VolumeDriver").await.unwrap();
-    assert_eq!(
-        next(&mut events, "reactivated").await.to_string(),
-        // #2 was dead's activation: the number is the registry's.
-        "reactivated       vol  #3 implements VolumeDriver, IpamDriver"
+        "{}",
+        lines[5]
     );
     // Made here: a probe's verdict, and a subscriber that fell behind.
     let health = RegistryEvent::HealthChanged {
