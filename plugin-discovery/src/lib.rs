@@ -12,7 +12,7 @@
 //! - [`Discovery::scan`] lists every plugin once (the entry `lookup` would
 //!   pick), with every entry it skipped and why: nothing is dropped silently.
 //! - `Discovery::watch` (feature `watch`, on by default) streams
-//!   `WatchEvent`s: `Added`, `Removed`, `Changed`.
+//!   `WatchEvent`s: `Added`, `Removed`, `Changed`, each one line as `Display`.
 //!
 //! `lookup` and `scan` are plain synchronous functions; only `watch` needs
 //! tokio.
