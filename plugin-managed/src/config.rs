@@ -715,11 +715,7 @@ impl PluginConfig {
             }
         }
         if !self.propagated_mount.is_empty() {
-            let volume = self
-                .interface
-                .types
-                .iter()
-                .any(|t| *t == InterfaceType::VolumeDriver);
+            let volume = self.interface.types.contains(&InterfaceType::VolumeDriver);
             if !volume {
                 return Err(ConfigError::new(
                     "PropagatedMount",
@@ -872,7 +868,9 @@ impl PluginConfig {
         if !sockets.is_dir() {
             return Err(ConfigError::new(
                 "Interface.Socket",
-                format!("{DOCKER_SOCKET_DIR} is not in the rootfs: the plugin makes its socket there"),
+                format!(
+                    "{DOCKER_SOCKET_DIR} is not in the rootfs: the plugin makes its socket there"
+                ),
             ));
         }
         Ok(())
@@ -923,7 +921,9 @@ impl PluginConfig {
                     .map(|(i, a)| (format!("Args.Value[{i}]"), a)),
             );
         for (field, argument) in arguments {
-            let value = argument.split_once('=').map_or(argument.as_str(), |(_, v)| v);
+            let value = argument
+                .split_once('=')
+                .map_or(argument.as_str(), |(_, v)| v);
             let name = match value.strip_prefix(DOCKER_SOCKET_DIR) {
                 Some(rest) => rest.strip_prefix('/').filter(|n| !n.contains('/')),
                 None => Some(value).filter(|v| v.ends_with(".sock") && !v.contains('/')),
@@ -997,7 +997,8 @@ mod tests {
     }
 
     fn broken(change: impl FnOnce(&mut PluginConfig)) -> String {
-        let mut config = PluginConfig::new("d", ["/p"], InterfaceType::VolumeDriver, sock("p.sock"));
+        let mut config =
+            PluginConfig::new("d", ["/p"], InterfaceType::VolumeDriver, sock("p.sock"));
         change(&mut config);
         config.validate().unwrap_err().to_string()
     }
@@ -1119,10 +1120,18 @@ mod tests {
         );
         let mut config = PluginConfig::new("d", ["/p"], own, sock("p.sock"));
         config.validate().unwrap();
-        for bad in ["volumedriver", "docker.volumedriver", ".x/1", "a./1", "a.b/"] {
+        for bad in [
+            "volumedriver",
+            "docker.volumedriver",
+            ".x/1",
+            "a./1",
+            "a.b/",
+        ] {
             assert_eq!(
                 InterfaceType::parse(bad).unwrap_err().to_string(),
-                format!("Interface.Types: {bad:?} is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)")
+                format!(
+                    "Interface.Types: {bad:?} is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)"
+                )
             );
         }
         config.interface.types = vec![InterfaceType::Other("docker.csi/1.0".into())];
@@ -1145,14 +1154,24 @@ mod tests {
             let config = agreeing(args);
             config.validate().unwrap();
             let named = args.iter().any(|a| a.ends_with("p.sock"));
-            assert_eq!(config.entrypoint_socket(), named.then_some("p.sock"), "{args:?}");
+            assert_eq!(
+                config.entrypoint_socket(),
+                named.then_some("p.sock"),
+                "{args:?}"
+            );
         }
         assert_eq!(
-            agreeing(&["--managed", "q.sock"]).validate().unwrap_err().to_string(),
+            agreeing(&["--managed", "q.sock"])
+                .validate()
+                .unwrap_err()
+                .to_string(),
             "Entrypoint[2]: names the socket \"q.sock\", but Interface.Socket is \"p.sock\" (the engine waits for that one); give one name in both"
         );
         assert_eq!(
-            agreeing(&["--socket=/run/docker/plugins/q.sock"]).validate().unwrap_err().field(),
+            agreeing(&["--socket=/run/docker/plugins/q.sock"])
+                .validate()
+                .unwrap_err()
+                .field(),
             "Entrypoint[1]"
         );
         let mut config = agreeing(&[]);
@@ -1193,7 +1212,10 @@ mod tests {
         let missing = dir.path().join("none.json");
         let err = PluginConfig::read(&missing).unwrap_err();
         assert!(matches!(err, ReadError::Io { .. }));
-        assert_eq!(err.to_string(), format!("cannot read {}", missing.display()));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read {}", missing.display())
+        );
     }
 
     #[test]
@@ -1219,7 +1241,8 @@ mod tests {
     fn the_rootfs_must_hold_the_entrypoint_and_the_socket_directory() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let config = PluginConfig::new("d", ["/bin/p"], InterfaceType::VolumeDriver, sock("p.sock"));
+        let config =
+            PluginConfig::new("d", ["/bin/p"], InterfaceType::VolumeDriver, sock("p.sock"));
         let rootfs = dir.path();
         let err = config.validate_rootfs(rootfs).unwrap_err();
         assert_eq!(err.field(), "Entrypoint[0]");

@@ -55,20 +55,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The packager, on a static binary: the rootfs holds the one file (and the
-//! socket directory and `/tmp`). A binary linked against glibc gets the
-//! loader and each library it loads, once each.
-//!
-//! ```no_run
-//! # use plugin_managed::{InterfaceType, Packager, PluginConfig};
-//! # use plugin_spec::SocketName;
-//! # let config = PluginConfig::new("d", ["/my-volume"], InterfaceType::VolumeDriver, SocketName::new("v.sock")?);
-//! // RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu
-//! let packaged = Packager::new("target/x86_64-unknown-linux-gnu/release/my-volume", config)
-//!     .build("/tmp/my-volume-plugin")?;
-//! assert!(packaged.is_static());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The packager ([`Packager`], feature `package`) turns a binary and its
+//! config into the plugin directory; on a static binary
+//! (`RUSTFLAGS="-C target-feature=+crt-static"`) the rootfs holds the one
+//! file (and the socket directory and `/tmp`), and a binary linked against
+//! glibc gets the loader and each library it loads, once each.
 
 // Library code never panics on input and never prints: only pluginctl and xtask
 // print. (Set here rather than workspace-wide, so tests, examples and benches

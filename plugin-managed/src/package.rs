@@ -110,7 +110,9 @@ pub enum PackageError {
         path: PathBuf,
     },
     /// `strip` is not on `PATH`.
-    #[error("cannot strip: `strip` (GNU binutils) is not on PATH; install binutils, or package without stripping")]
+    #[error(
+        "cannot strip: `strip` (GNU binutils) is not on PATH; install binutils, or package without stripping"
+    )]
     StripNotFound {
         /// The error running it.
         source: io::Error,

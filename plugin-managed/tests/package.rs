@@ -12,12 +12,22 @@ fn static_binary(dir: &Path) -> PathBuf {
     std::fs::write(&source, "fn main() { println!(\"hello\"); }\n").unwrap();
     let binary = dir.join("hello");
     let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
-        .args(["-C", "target-feature=+crt-static", "--target", "x86_64-unknown-linux-gnu", "-o"])
+        .args([
+            "-C",
+            "target-feature=+crt-static",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "-o",
+        ])
         .arg(&binary)
         .arg(&source)
         .output()
         .unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     binary
 }
 
@@ -52,10 +62,16 @@ fn a_static_binary_needs_nothing_and_its_rootfs_is_the_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let binary = static_binary(dir.path());
     assert!(plugin_managed::is_static(&binary).unwrap());
-    assert!(plugin_managed::needed_libraries(&binary).unwrap().is_empty());
+    assert!(
+        plugin_managed::needed_libraries(&binary)
+            .unwrap()
+            .is_empty()
+    );
 
     let out = dir.path().join("plugin");
-    let packaged = Packager::new(&binary, config("/hello")).build(&out).unwrap();
+    let packaged = Packager::new(&binary, config("/hello"))
+        .build(&out)
+        .unwrap();
     assert!(packaged.is_static());
     assert_eq!(packaged.dir(), out);
     assert_eq!(

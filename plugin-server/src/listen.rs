@@ -89,7 +89,8 @@ impl PluginServer {
     /// ([`SocketName`]: the engine looks only in that directory); as
     /// [`serve_unix_with`](Self::serve_unix_with) otherwise.
     pub fn serve_managed(&self, socket: &str) -> Result<Serving, ServerError> {
-        let name = SocketName::new(socket).map_err(|source| ServerError::ManagedSocket { source })?;
+        let name =
+            SocketName::new(socket).map_err(|source| ServerError::ManagedSocket { source })?;
         self.serve_unix(name.path_in(&self.inner.managed_socket_dir))
     }
 

@@ -314,7 +314,11 @@ async fn a_managed_plugin_serves_in_the_socket_dir_it_is_given() {
         .serve_managed("test.sock")
         .unwrap();
     assert_eq!(serving.file(), Some(sockets.join("test.sock").as_path()));
-    let raw = exchange(&sockets.join("test.sock"), &docker_request("Echo.Echo", "managed")).await;
+    let raw = exchange(
+        &sockets.join("test.sock"),
+        &docker_request("Echo.Echo", "managed"),
+    )
+    .await;
     assert_eq!(raw.body_text(), "managed");
     serving.shutdown().await;
     assert!(!sockets.join("test.sock").exists());

@@ -366,7 +366,13 @@ async fn the_loader_is_copied_once_and_a_host_symlink_stays_a_symlink() {
     }
     let loaders: Vec<_> = files
         .iter()
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("ld-linux"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("ld-linux")
+        })
         .collect();
     assert_eq!(loaders.len(), 1, "{loaders:?}");
     // Each library path that is a symlink here is one in the rootfs, to the same target.
@@ -487,7 +493,11 @@ async fn the_socket_is_asked_once_and_a_disagreement_is_named() {
 async fn a_static_binary_is_its_rootfs_alone() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("hello.rs");
-    std::fs::write(&source, "fn main() { println!(\"hello from a static plugin\"); }\n").unwrap();
+    std::fs::write(
+        &source,
+        "fn main() { println!(\"hello from a static plugin\"); }\n",
+    )
+    .unwrap();
     let binary = dir.path().join("hello");
     // glibc's crt-static: a static-pie binary, no other toolchain needed.
     let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
