@@ -1,35 +1,10 @@
 //! The packager on real binaries: a static one built here with glibc's
 //! crt-static (rustc, well under a second), and this test (dynamic).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use plugin_managed::{InterfaceType, PackageError, Packager, PluginConfig};
 use plugin_spec::SocketName;
-
-fn static_binary(dir: &Path) -> PathBuf {
-    let source = dir.join("hello.rs");
-    std::fs::write(&source, "fn main() { println!(\"hello\"); }\n").unwrap();
-    let binary = dir.join("hello");
-    let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
-        .args([
-            "-C",
-            "target-feature=+crt-static",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-            "-o",
-        ])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    binary
-}
 
 fn config(program: &str) -> PluginConfig {
     PluginConfig::new(
@@ -60,7 +35,7 @@ fn tree(dir: &Path) -> Vec<String> {
 #[test]
 fn a_static_binary_needs_nothing_and_its_rootfs_is_the_one_file() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = static_binary(dir.path());
+    let binary = plugin_test_support::binaries::static_binary(dir.path(), "hello", "hello");
     assert!(plugin_managed::is_static(&binary).unwrap());
     assert!(
         plugin_managed::needed_libraries(&binary)

@@ -108,21 +108,7 @@ async fn a_packaged_binary_runs_in_its_rootfs_with_only_the_libraries_copied() {
     );
 
     // The binary runs inside the rootfs, with what was copied and nothing else.
-    let mut chroot = if is_root() {
-        let mut c = Command::new("chroot");
-        c.arg(&rootfs);
-        c
-    } else {
-        // Unprivileged: a user namespace in which we may chroot.
-        let mut c = Command::new("unshare");
-        c.args(["--user", "--map-root-user", "chroot"]).arg(&rootfs);
-        c
-    };
-    let ran = chroot
-        .args(["/pluginctl", "--version"])
-        .output()
-        .await
-        .unwrap();
+    let ran = in_chroot(&rootfs, &["/pluginctl", "--version"]).await;
     assert!(ran.status.success(), "{}", text(&ran.stderr));
     assert_eq!(
         text(&ran.stdout),
@@ -492,28 +478,12 @@ async fn the_socket_is_asked_once_and_a_disagreement_is_named() {
 #[tokio::test]
 async fn a_static_binary_is_its_rootfs_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("hello.rs");
-    std::fs::write(
-        &source,
-        "fn main() { println!(\"hello from a static plugin\"); }\n",
-    )
-    .unwrap();
-    let binary = dir.path().join("hello");
     // glibc's crt-static: a static-pie binary, no other toolchain needed.
-    let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
-        .args([
-            "-C",
-            "target-feature=+crt-static",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-            "-o",
-        ])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .await
-        .unwrap();
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    let binary = plugin_test_support::binaries::static_binary(
+        dir.path(),
+        "hello",
+        "hello from a static plugin",
+    );
     let out = dir.path().join("plugin");
     let packaged = run(&[
         "package",
