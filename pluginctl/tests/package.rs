@@ -42,26 +42,11 @@ fn is_root() -> bool {
 async fn a_packaged_binary_runs_in_its_rootfs_with_only_the_libraries_copied() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plugin");
-    let packaged = run(&[
-        "package",
-        "--binary",
-        env!("CARGO_BIN_EXE_pluginctl"),
-        "--out",
-        out.to_str().unwrap(),
-        "--type",
-        "volumedriver",
-        "--socket",
-        "p.sock",
-        "--propagated-mount",
-        "/data",
-        "--",
-        "demo",
-        "volume",
-        "--managed",
-        "p.sock",
-        "--state",
-        "/data",
-    ])
+    let packaged = package_pluginctl(
+        &out,
+        &["--socket", "p.sock", "--propagated-mount", "/data"],
+        &["demo", "volume", "--managed", "p.sock", "--state", "/data"],
+    )
     .await;
     assert!(packaged.status.success(), "{}", text(&packaged.stderr));
     assert!(
