@@ -438,7 +438,7 @@ async fn discovery(
     ours: &OurPlugins,
 ) -> Result<(), Failure> {
     let (sockets, specs) = (
-        Path::new("/run/docker/plugins"),
+        Path::new(plugin_spec::DOCKER_SOCKET_DIR),
         Path::new("/etc/docker/plugins"),
     );
     let transport = "Docker's registry";

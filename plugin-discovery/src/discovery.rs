@@ -3,8 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// Docker's unix socket directory (rootless Docker uses it too).
-pub const DOCKER_SOCKET_DIR: &str = "/run/docker/plugins";
+use plugin_spec::DOCKER_SOCKET_DIR;
 
 /// Docker's descriptor directories, searched in this order.
 pub const DOCKER_SPEC_DIRS: [&str; 2] = ["/etc/docker/plugins", "/usr/lib/docker/plugins"];

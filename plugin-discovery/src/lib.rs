@@ -69,8 +69,11 @@ mod skipped;
 #[cfg(feature = "watch")]
 mod watch;
 
-pub use discovery::{DOCKER_SOCKET_DIR, DOCKER_SPEC_DIRS, Discovery, DiscoveryBuilder};
+pub use discovery::{DOCKER_SPEC_DIRS, Discovery, DiscoveryBuilder};
 pub use error::DiscoveryError;
+/// Docker's unix socket directory (rootless Docker uses it too); defined in
+/// plugin-spec, with the rule for a socket's name there.
+pub use plugin_spec::DOCKER_SOCKET_DIR;
 pub use plugin_spec::{PluginName, PluginSpec};
 pub use scan::Scan;
 pub use skipped::{SkipReason, Skipped};

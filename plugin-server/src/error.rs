@@ -44,13 +44,12 @@ pub enum ServerError {
         source: plugin_spec::SpecError,
     },
 
-    /// A managed plugin's socket name is not a file name.
-    #[error(
-        "the managed plugin's socket {socket:?} must be a file name (the engine looks for it in /run/docker/plugins), not a path"
-    )]
+    /// A managed plugin's socket name is not a plain file name.
+    #[error("cannot serve as a managed plugin")]
     ManagedSocket {
-        /// The name given.
-        socket: String,
+        /// Why ([`SpecError::InvalidSocketName`](plugin_spec::SpecError::InvalidSocketName),
+        /// naming the socket and the rule it broke).
+        source: plugin_spec::SpecError,
     },
 
     /// Binding the listener failed.

@@ -85,7 +85,7 @@ mod tls;
 pub use body::{RequestBody, ResponseBody};
 pub use error::ServerError;
 pub use handler::{BoxError, Caller, HandlerError, PeerCredentials};
-pub use listen::{MANAGED_SOCKET_DIR, UnixOptions};
+pub use listen::UnixOptions;
 pub use plugin_spec::{PluginName, PluginSpec, SpecError};
 pub use server::{
     BoxServerService, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,

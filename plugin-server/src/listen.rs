@@ -4,9 +4,9 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use plugin_spec::{Address, Descriptor, HostPort, PluginSpec, UnixPath};
+use plugin_spec::{Address, Descriptor, HostPort, PluginSpec, SocketName, UnixPath};
 
 use crate::error::ServerError;
 use crate::files::{self, OwnedFile};
@@ -65,36 +65,33 @@ fn file_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Se
     }
 }
 
-/// Where a managed (v2) plugin makes its socket, inside its rootfs; the
-/// engine finds it there under the name `config.json` gives
-/// (`Interface.Socket`).
-pub const MANAGED_SOCKET_DIR: &str = "/run/docker/plugins";
-
 impl PluginServer {
+    /// The directory [`serve_managed`](Self::serve_managed) makes its socket
+    /// in: by default [`DOCKER_SOCKET_DIR`](plugin_spec::DOCKER_SOCKET_DIR)
+    /// (`/run/docker/plugins`), where the engine looks inside the plugin's
+    /// rootfs. Give another (a temporary directory) to run the managed
+    /// plugin's binary in a test, outside its container.
+    #[must_use]
+    pub fn managed_socket_dir(self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        self.edit(|inner| inner.managed_socket_dir = dir)
+    }
+
     /// Serves as a managed (v2) plugin: on the unix socket `socket` (the
     /// file name `Interface.Socket` of its `config.json` gives, e.g.
-    /// `sshfs.sock`) in [`MANAGED_SOCKET_DIR`], which the engine bind-mounts
-    /// into the plugin's container. A legacy plugin, run by systemd or by
-    /// hand, uses [`serve_unix`](Self::serve_unix) with the path it likes
-    /// instead.
+    /// `sshfs.sock`) in [`managed_socket_dir`](Self::managed_socket_dir)
+    /// (`/run/docker/plugins` unless set), which the engine bind-mounts into
+    /// the plugin's container. A legacy plugin, run by systemd or by hand,
+    /// uses [`serve_unix`](Self::serve_unix) with the path it likes instead.
     ///
     /// # Errors
     /// [`ServerError::ManagedSocket`] when `socket` is not a plain file name
-    /// (the engine looks only in that directory); as
+    /// ([`SocketName`]: the engine looks only in that directory); as
     /// [`serve_unix_with`](Self::serve_unix_with) otherwise.
     pub fn serve_managed(&self, socket: &str) -> Result<Serving, ServerError> {
-        let path = Path::new(MANAGED_SOCKET_DIR).join(socket);
-        let plain = !socket.is_empty()
-            && socket != "."
-            && socket != ".."
-            && !socket.contains('/')
-            && !socket.contains('\0');
-        if !plain {
-            return Err(ServerError::ManagedSocket {
-                socket: socket.to_owned(),
-            });
-        }
-        self.serve_unix(path)
+        let name =
+            SocketName::new(socket).map_err(|source| ServerError::ManagedSocket { source })?;
+        self.serve_unix(name.path_in(&self.inner.managed_socket_dir))
     }
 
     /// Serves on a unix socket at `path` (mode 0660); see

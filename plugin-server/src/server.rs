@@ -129,6 +129,7 @@ pub(crate) struct Inner {
     /// `None`: a client may take as long as it likes over its headers.
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) layers: Vec<LayerFn>,
+    pub(crate) managed_socket_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for PluginServer {
@@ -145,6 +146,7 @@ impl std::fmt::Debug for PluginServer {
             .field("idle_timeout", &self.inner.idle_timeout)
             .field("header_read_timeout", &self.inner.header_read_timeout)
             .field("layers", &self.inner.layers.len())
+            .field("managed_socket_dir", &self.inner.managed_socket_dir)
             .finish()
     }
 }
@@ -163,12 +165,13 @@ impl PluginServer {
                 idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
                 header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
                 layers: Vec::new(),
+                managed_socket_dir: plugin_spec::DOCKER_SOCKET_DIR.into(),
             }),
             stack: Arc::default(),
         }
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+    pub(crate) fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => f(inner),
             None => {
@@ -183,6 +186,7 @@ impl PluginServer {
                     idle_timeout: old.idle_timeout,
                     header_read_timeout: old.header_read_timeout,
                     layers: old.layers.clone(),
+                    managed_socket_dir: old.managed_socket_dir.clone(),
                 };
                 f(&mut inner);
                 self.inner = Arc::new(inner);

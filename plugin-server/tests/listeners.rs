@@ -290,13 +290,36 @@ async fn one_server_serves_on_several_listeners() {
 async fn a_managed_socket_must_be_a_file_name_in_the_plugin_socket_dir() {
     for name in ["", ".", "..", "a/b.sock", "/run/x.sock", "x\0.sock"] {
         let err = test_server().serve_managed(name).unwrap_err();
-        assert!(matches!(&err, ServerError::ManagedSocket { socket } if socket == name));
+        let ServerError::ManagedSocket { source } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(source.socket_name_rule().is_some(), "{source:?}");
         assert_eq!(
-            err.to_string(),
+            plugin_test_support::errors::chain(&err),
             format!(
-                "the managed plugin's socket {name:?} must be a file name (the engine looks for it in /run/docker/plugins), not a path"
+                "cannot serve as a managed plugin: invalid socket name {name:?}: {}",
+                source.socket_name_rule().unwrap()
             )
         );
+        plugin_test_support::errors::assert_each_cause_once(&err);
     }
-    assert_eq!(plugin_server::MANAGED_SOCKET_DIR, "/run/docker/plugins");
+}
+
+#[tokio::test]
+async fn a_managed_plugin_serves_in_the_socket_dir_it_is_given() {
+    let dir = Dir::new();
+    let sockets = dir.join("run/docker/plugins");
+    let serving = test_server()
+        .managed_socket_dir(&sockets)
+        .serve_managed("test.sock")
+        .unwrap();
+    assert_eq!(serving.file(), Some(sockets.join("test.sock").as_path()));
+    let raw = exchange(
+        &sockets.join("test.sock"),
+        &docker_request("Echo.Echo", "managed"),
+    )
+    .await;
+    assert_eq!(raw.body_text(), "managed");
+    serving.shutdown().await;
+    assert!(!sockets.join("test.sock").exists());
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::address::AddressProblem;
 use crate::name::NameRule;
+use crate::socket::SocketNameRule;
 
 /// Why a name, an address or a descriptor was refused.
 ///
@@ -25,6 +26,16 @@ pub enum SpecError {
         rule: NameRule,
         /// The descriptor or socket whose file name it is, if any.
         path: Option<PathBuf>,
+    },
+
+    /// A plugin socket's name broke one of the rules of
+    /// [`SocketName`](crate::SocketName).
+    #[error("invalid socket name {name:?}: {rule}")]
+    InvalidSocketName {
+        /// The rejected name.
+        name: String,
+        /// The rule it broke.
+        rule: SocketNameRule,
     },
 
     /// An address URL could not be used.
@@ -131,6 +142,7 @@ impl SpecError {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Self::InvalidName { path, .. } | Self::InvalidAddress { path, .. } => path.as_deref(),
+            Self::InvalidSocketName { .. } => None,
             Self::Read { path, .. }
             | Self::NotAFile { path, .. }
             | Self::TooLarge { path, .. }
@@ -148,6 +160,15 @@ impl SpecError {
     pub fn name_rule(&self) -> Option<NameRule> {
         match self {
             Self::InvalidName { rule, .. } => Some(*rule),
+            _ => None,
+        }
+    }
+
+    /// The rule a rejected socket name broke, for
+    /// [`SpecError::InvalidSocketName`].
+    pub fn socket_name_rule(&self) -> Option<SocketNameRule> {
+        match self {
+            Self::InvalidSocketName { rule, .. } => Some(*rule),
             _ => None,
         }
     }

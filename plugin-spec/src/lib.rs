@@ -22,6 +22,11 @@
 //! `unix://` paths, unknown URL schemes and oversized files are errors here.
 //! Every error is a [`SpecError`] that names the file and says what to do.
 //!
+//! Sockets live in [`DOCKER_SOCKET_DIR`] (`/run/docker/plugins`), on the host
+//! for a legacy plugin and inside its rootfs for a managed one; a
+//! [`SocketName`] is a plain file name there (`Interface.Socket` of a managed
+//! plugin's `config.json`).
+//!
 //! It has no async code and does no I/O beyond reading a descriptor file.
 //!
 //! ```
@@ -64,6 +69,7 @@ mod error;
 mod file;
 mod json;
 mod name;
+mod socket;
 mod spec;
 mod tls;
 mod url;
@@ -75,6 +81,7 @@ pub use descriptor::Descriptor;
 pub use error::SpecError;
 pub use file::MAX_DESCRIPTOR_LEN;
 pub use name::{AsPluginName, MAX_NAME_LEN, NameRule, PluginName};
+pub use socket::{DOCKER_SOCKET_DIR, SocketName, SocketNameRule};
 pub use spec::{PluginSpec, Source, SourceKind};
 pub use tls::TlsOptions;
 pub use warning::Warning;

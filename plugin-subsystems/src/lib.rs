@@ -11,8 +11,8 @@
 //! | [`secrets`] | `secretprovider` | [`secrets::SecretProviderClient`] | [`secrets::SecretProvider`] |
 //! | [`metrics`] | `MetricsCollector` | [`metrics::MetricsCollectorClient`] | [`metrics::MetricsCollector`] |
 //!
-//! [`managed`] has the `config.json` of a managed (v2) plugin, typed and
-//! checked, for shipping a plugin with `docker plugin create`.
+//! A managed (v2) plugin's `config.json` and its packaging are the
+//! plugin-managed crate's.
 //!
 //! Each module has the request and response types with Docker's exact field
 //! names and its `omitempty`, null and empty behaviour (requests as the engine
@@ -122,7 +122,6 @@ mod typed_client;
 pub mod authz;
 pub mod ipam;
 pub mod logdriver;
-pub mod managed;
 pub mod metrics;
 pub mod network;
 pub mod secrets;

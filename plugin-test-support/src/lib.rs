@@ -4,6 +4,7 @@
 //!
 //! | module | what |
 //! | --- | --- |
+//! | [`binaries`] | a small static (crt-static) binary built with rustc at test time |
 //! | [`certs`] | a CA and the certificates it issues, made with rcgen at test time; PEM files for a TLS plugin and its hosts |
 //! | [`http`] | raw HTTP/1.1 over unix sockets: send exact bytes and parse the answer, or answer exact bytes and record the request |
 //! | [`errors`] | an error's chain of causes as a reader sees it, and the check that no sentence in it repeats |
@@ -35,6 +36,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod binaries;
 pub mod certs;
 pub mod errors;
 pub mod http;

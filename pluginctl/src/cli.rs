@@ -98,9 +98,10 @@ pub(crate) enum Command {
     /// elsewhere).
     Bench(BenchArgs),
     /// Build a managed (v2) plugin directory from a binary: rootfs/ with the
-    /// binary, the shared libraries it loads and /run/docker/plugins and
-    /// /tmp, and config.json (from --config, or from the flags). Built beside
-    /// --out and moved there when complete.
+    /// binary, the shared libraries it loads (none for a static binary; a
+    /// symlink stays a symlink) and /run/docker/plugins and /tmp, and
+    /// config.json (from --config, or from the flags). Built beside --out and
+    /// moved there when complete.
     Package(PackageArgs),
     /// Check a managed plugin directory: config.json (every field known and
     /// valid) and rootfs/ (the entrypoint, the libraries it loads, the socket
@@ -164,6 +165,11 @@ pub(crate) struct PackageArgs {
     /// Also run `docker plugin create NAME OUT` (honours DOCKER_HOST).
     #[arg(long, value_name = "NAME")]
     pub(crate) create: Option<String>,
+    /// Strip the binary and the libraries copied into the rootfs (with
+    /// `strip` from binutils, which must be on PATH; the originals are left
+    /// alone).
+    #[arg(long)]
+    pub(crate) strip: bool,
     #[command(flatten)]
     pub(crate) flags: PackageFlags,
 }
@@ -175,7 +181,9 @@ pub(crate) struct PackageFlags {
     /// logdriver, metricscollector or secretprovider.
     #[arg(long = "type", value_name = "TYPE")]
     pub(crate) kind: Option<String>,
-    /// The socket's file name in /run/docker/plugins (default: BINARY.sock).
+    /// The socket's file name in /run/docker/plugins (default: the one the
+    /// ARGS name, e.g. `--managed p.sock`, else BINARY.sock; given with ARGS
+    /// naming another, an error).
     #[arg(long, value_name = "NAME")]
     pub(crate) socket: Option<String>,
     /// The Description.

@@ -156,20 +156,11 @@ async fn dispatch(
         } => commands::package::demo(&out, metrics, create.as_deref()),
         Command::Package(args) => {
             let config = match &args.config {
-                Some(file) => {
-                    let text = std::fs::read_to_string(file)
-                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                    plugin_subsystems::managed::PluginConfig::from_json(&text)
-                        .map_err(|e| format!("{}: {e}", file.display()))?
-                }
+                Some(file) => plugin_managed::PluginConfig::read(file)?,
                 None => commands::package::config_from_flags(&args.binary, &args.flags)?,
             };
-            let package = commands::package::Package {
-                binary: args.binary,
-                config,
-                out: args.out,
-            };
-            commands::package::run(&package, args.create.as_deref())
+            let packager = plugin_managed::Packager::new(args.binary, config).strip(args.strip);
+            commands::package::run(&packager, &args.out, args.create.as_deref())
         }
         Command::Validate { dir } => commands::package::validate(&dir),
         Command::Completions { shell } => {

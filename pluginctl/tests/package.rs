@@ -42,26 +42,11 @@ fn is_root() -> bool {
 async fn a_packaged_binary_runs_in_its_rootfs_with_only_the_libraries_copied() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plugin");
-    let packaged = run(&[
-        "package",
-        "--binary",
-        env!("CARGO_BIN_EXE_pluginctl"),
-        "--out",
-        out.to_str().unwrap(),
-        "--type",
-        "volumedriver",
-        "--socket",
-        "p.sock",
-        "--propagated-mount",
-        "/data",
-        "--",
-        "demo",
-        "volume",
-        "--managed",
-        "p.sock",
-        "--state",
-        "/data",
-    ])
+    let packaged = package_pluginctl(
+        &out,
+        &["--socket", "p.sock", "--propagated-mount", "/data"],
+        &["demo", "volume", "--managed", "p.sock", "--state", "/data"],
+    )
     .await;
     assert!(packaged.status.success(), "{}", text(&packaged.stderr));
     assert!(
@@ -108,21 +93,7 @@ async fn a_packaged_binary_runs_in_its_rootfs_with_only_the_libraries_copied() {
     );
 
     // The binary runs inside the rootfs, with what was copied and nothing else.
-    let mut chroot = if is_root() {
-        let mut c = Command::new("chroot");
-        c.arg(&rootfs);
-        c
-    } else {
-        // Unprivileged: a user namespace in which we may chroot.
-        let mut c = Command::new("unshare");
-        c.args(["--user", "--map-root-user", "chroot"]).arg(&rootfs);
-        c
-    };
-    let ran = chroot
-        .args(["/pluginctl", "--version"])
-        .output()
-        .await
-        .unwrap();
+    let ran = in_chroot(&rootfs, &["/pluginctl", "--version"]).await;
     assert!(ran.status.success(), "{}", text(&ran.stderr));
     assert_eq!(
         text(&ran.stdout),
@@ -184,7 +155,7 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
     );
     assert!(
         err.starts_with(&format!(
-            "error: cannot use the binary {}: ",
+            "error: cannot use the binary {}\n  caused by: ",
             missing.display()
         )),
         "{err}"
@@ -203,7 +174,7 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
         .await,
     );
     assert!(
-        err.starts_with("error: config.json: Interface.Types[0]: docker.volumedrivr/1.0 is not a type the engine knows ("),
+        err.starts_with("error: invalid plugin config\n  caused by: Interface.Types[0]: docker.volumedrivr/1.0 is not a type the engine knows ("),
         "{err}"
     );
 
@@ -225,13 +196,15 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
         ])
         .await,
     );
+    // The file named once, the field once.
     assert_eq!(
         err,
         format!(
-            "error: {}: config.json: Mountz: unknown field (a typo? the engine would ignore it)\n",
+            "error: invalid plugin config {}\n  caused by: Mountz: unknown field (a typo? the engine would ignore it)\n",
             config.display()
         )
     );
+    assert_eq!(err.matches("config.json").count(), 1, "{err}");
 
     // An entrypoint the rootfs will not hold: caught before anything stays.
     std::fs::write(
@@ -268,7 +241,7 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
     assert_eq!(
         err,
         format!(
-            "error: {} already exists; remove it or give another --out\n",
+            "error: {} already exists; remove it or give another destination\n",
             out.display()
         )
     );
@@ -278,9 +251,8 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
     let err = failed(&run(&["validate", dir.path().to_str().unwrap()]).await);
     assert!(
         err.starts_with(&format!(
-            "error: {}: config.json: Entrypoint[0]: {}/rootfs/elsewhere/p is not in the rootfs (",
+            "error: invalid rootfs in {}\n  caused by: Entrypoint[0]: /elsewhere/p is not in the rootfs (",
             dir.path().display(),
-            dir.path().display()
         )),
         "{err}"
     );
@@ -309,4 +281,228 @@ async fn demo_package_makes_the_managed_demo_volume_and_demo_metrics() {
             text(&valid.stderr)
         );
     }
+}
+
+/// `pluginctl package` of pluginctl itself (a dynamic binary) into `out`,
+/// with `extra` flags before `--` and `args` after.
+async fn package_pluginctl(out: &Path, extra: &[&str], args: &[&str]) -> Output {
+    let mut command = vec![
+        "package",
+        "--binary",
+        env!("CARGO_BIN_EXE_pluginctl"),
+        "--out",
+        out.to_str().unwrap(),
+        "--type",
+        "volumedriver",
+    ];
+    command.extend(extra);
+    command.push("--");
+    command.extend(args);
+    run(&command).await
+}
+
+/// Runs `program` inside `rootfs` (chroot, in a user namespace unless root).
+async fn in_chroot(rootfs: &Path, program: &[&str]) -> Output {
+    let mut chroot = if is_root() {
+        Command::new("chroot")
+    } else {
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-root-user", "chroot"]);
+        c
+    };
+    chroot.arg(rootfs).args(program).output().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_loader_is_copied_once_and_a_host_symlink_stays_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plugin");
+    let packaged = package_pluginctl(&out, &[], &["--version"]).await;
+    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
+    let rootfs = out.join("rootfs");
+    let files: Vec<_> = walk(&rootfs)
+        .into_iter()
+        .filter(|p| !p.is_symlink() && p.is_file())
+        .collect();
+    // No file is in the rootfs twice.
+    for (i, a) in files.iter().enumerate() {
+        for b in &files[i + 1..] {
+            assert!(
+                std::fs::read(a).unwrap() != std::fs::read(b).unwrap(),
+                "{} and {} are copies of one file",
+                a.display(),
+                b.display()
+            );
+        }
+    }
+    let loaders: Vec<_> = files
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("ld-linux")
+        })
+        .collect();
+    assert_eq!(loaders.len(), 1, "{loaders:?}");
+    // Each library path that is a symlink here is one in the rootfs, to the same target.
+    let mut links = 0;
+    for line in text(&packaged.stdout).split(['(', ')', ',', ' ']) {
+        let host = Path::new(line);
+        if line.starts_with('/') && host.is_symlink() && !line.starts_with("/run") {
+            let inside = rootfs.join(line.trim_start_matches('/'));
+            assert!(inside.is_symlink(), "{}", inside.display());
+            assert_eq!(
+                std::fs::read_link(&inside).unwrap(),
+                std::fs::read_link(host).unwrap()
+            );
+            links += 1;
+        }
+    }
+    if Path::new("/lib64/ld-linux-x86-64.so.2").is_symlink() {
+        assert!(links >= 1, "{}", text(&packaged.stdout));
+    }
+    // The plugin runs on the loader reached through the link.
+    let ran = in_chroot(&rootfs, &["/pluginctl", "--version"]).await;
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    let valid = run(&["validate", out.to_str().unwrap()]).await;
+    assert!(valid.status.success(), "{}", text(&valid.stderr));
+}
+
+#[tokio::test]
+async fn strip_strips_the_copies_and_says_when_strip_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plugin");
+    let packaged = package_pluginctl(&out, &["--strip"], &[]).await;
+    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
+    let copy = std::fs::read(out.join("rootfs/pluginctl")).unwrap();
+    let host = std::fs::read(env!("CARGO_BIN_EXE_pluginctl")).unwrap();
+    assert!(copy.len() < host.len(), "{} >= {}", copy.len(), host.len());
+    let sections = |bytes: &[u8]| -> Vec<String> {
+        let elf = goblin::elf::Elf::parse(bytes).unwrap();
+        elf.section_headers
+            .iter()
+            .filter_map(|h| elf.shdr_strtab.get_at(h.sh_name).map(str::to_owned))
+            .collect()
+    };
+    assert!(sections(&host).contains(&".symtab".to_owned()));
+    assert!(!sections(&copy).contains(&".symtab".to_owned()));
+    let ran = in_chroot(&out.join("rootfs"), &["/pluginctl", "--version"]).await;
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+
+    // No strip on PATH: a clear error, and nothing left behind.
+    let empty = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other");
+    let failed = pluginctl()
+        .env("PATH", empty.path())
+        .args([
+            "package",
+            "--binary",
+            env!("CARGO_BIN_EXE_pluginctl"),
+            "--out",
+            other.to_str().unwrap(),
+            "--type",
+            "authz",
+            "--strip",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(
+        text(&failed.stderr).starts_with(
+            "error: cannot strip: `strip` (GNU binutils) is not on PATH; install binutils, or package without stripping\n  caused by: "
+        ),
+        "{}",
+        text(&failed.stderr)
+    );
+    assert_eq!(entries(dir.path()), ["plugin"]);
+}
+
+#[tokio::test]
+async fn the_socket_is_asked_once_and_a_disagreement_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // Named by the entrypoint's arguments only: that is Interface.Socket.
+    let out = dir.path().join("derived");
+    let packaged = package_pluginctl(&out, &[], &["demo", "volume", "--managed", "q.sock"]).await;
+    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["Interface"]["Socket"], "q.sock");
+
+    // Two names: refused, naming both.
+    let err = package_pluginctl(
+        &dir.path().join("two"),
+        &["--socket", "p.sock"],
+        &["demo", "volume", "--managed", "q.sock"],
+    )
+    .await;
+    assert!(!err.status.success());
+    assert_eq!(
+        text(&err.stderr),
+        "error: invalid plugin config\n  caused by: Entrypoint[4]: names the socket \"q.sock\", but Interface.Socket is \"p.sock\" (the engine waits for that one); give one name in both\n"
+    );
+    assert_eq!(entries(dir.path()), ["derived"]);
+
+    // A plugin directory whose config.json disagrees fails validate.
+    let edited = std::fs::read_to_string(out.join("config.json"))
+        .unwrap()
+        .replace("\"Socket\": \"q.sock\"", "\"Socket\": \"p.sock\"");
+    std::fs::write(out.join("config.json"), edited).unwrap();
+    let invalid = run(&["validate", out.to_str().unwrap()]).await;
+    assert_eq!(
+        text(&invalid.stderr),
+        format!(
+            "error: invalid plugin config {}\n  caused by: Entrypoint[4]: names the socket \"q.sock\", but Interface.Socket is \"p.sock\" (the engine waits for that one); give one name in both\n",
+            out.join("config.json").display()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_static_binary_is_its_rootfs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // glibc's crt-static: a static-pie binary, no other toolchain needed.
+    let binary = plugin_test_support::binaries::static_binary(
+        dir.path(),
+        "hello",
+        "hello from a static plugin",
+    );
+    let out = dir.path().join("plugin");
+    let packaged = run(&[
+        "package",
+        "--binary",
+        binary.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--type",
+        "volumedriver",
+    ])
+    .await;
+    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
+    let size = std::fs::metadata(&binary).unwrap().len();
+    assert_eq!(
+        text(&packaged.stdout),
+        format!(
+            "packaged {} as {} (docker.volumedriver/1.0 on /run/docker/plugins/hello.sock): rootfs/hello with no shared libraries (static); {size} bytes in rootfs/\n",
+            binary.display(),
+            out.display()
+        )
+    );
+    let rootfs = out.join("rootfs");
+    let mut all: Vec<String> = walk(&rootfs)
+        .into_iter()
+        .map(|p| p.strip_prefix(&rootfs).unwrap().display().to_string())
+        .collect();
+    all.sort();
+    // The one file, and the (empty) socket directory and /tmp.
+    assert_eq!(all, ["hello"]);
+    assert_eq!(entries(&rootfs), ["hello", "run", "tmp"]);
+    assert!(rootfs.join("run/docker/plugins").is_dir());
+    assert!(entries(&rootfs.join("run/docker/plugins")).is_empty());
+    assert!(entries(&rootfs.join("tmp")).is_empty());
+    let ran = in_chroot(&rootfs, &["/hello"]).await;
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    assert_eq!(text(&ran.stdout), "hello from a static plugin\n");
 }

@@ -14,6 +14,7 @@ const NO_DEFAULT_FEATURES: &[&str] = &[
     "plugin-subsystems",
     "plugin-client",
     "plugin-discovery",
+    "plugin-managed",
     "plugin-registry",
     "plugin-server",
     "plugin-transport",
@@ -120,6 +121,30 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
         &["--no-default-features"],
         &["plugin-client", "plugin-server", "hyper", "tokio"],
     ),
+    // A managed plugin's config.json and its packaging are files and ELF: no
+    // networking, and nothing of the host or plugin side.
+    (
+        "plugin-managed",
+        &[],
+        &[
+            "tokio",
+            "hyper",
+            "hyper-util",
+            "http",
+            "rustls",
+            "tokio-rustls",
+            "tower",
+            "plugin-server",
+            "plugin-client",
+            "plugin-subsystems",
+        ],
+    ),
+    // Without `package`, plugin-managed is the config.json model alone.
+    (
+        "plugin-managed",
+        &["--no-default-features"],
+        &["goblin", "tempfile"],
+    ),
     // lookup and scan are plain sync code: no runtime without the `watch` feature.
     (
         "plugin-discovery",
@@ -139,6 +164,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "plugin-registry",
             "plugin-server",
             "plugin-subsystems",
+            "plugin-managed",
         ],
     ),
     ("pluginctl", &[], &["plugin-test-support"]),

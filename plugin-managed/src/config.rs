@@ -1,166 +1,210 @@
-//! Managed (v2) plugins: the `config.json` the engine reads from a plugin
-//! directory (`rootfs/` beside it), as a typed model with the engine's field
-//! names, and the checks the engine would otherwise make only when the plugin
-//! is created or enabled.
-//!
-//! A managed plugin is a directory with `config.json` and `rootfs/`, turned
-//! into a plugin by `docker plugin create NAME DIR` and run by the engine in
-//! a container of its own. The engine talks to it over the unix socket the
-//! config names, which the plugin makes in `/run/docker/plugins` inside its
-//! rootfs. The interface types (`docker.volumedriver/1.0`, ...) decide what
-//! the engine uses it for; the engine does not call `Plugin.Activate` to find
-//! out.
-//!
-//! ```
-//! use plugin_subsystems::managed::{InterfaceType, PluginConfig};
-//!
-//! let config = PluginConfig::new(
-//!     "a volume driver",
-//!     ["/plugin", "--socket", "/run/docker/plugins/vol.sock"],
-//!     InterfaceType::VOLUME_DRIVER,
-//!     "vol.sock",
-//! )
-//! .propagated_mount("/data");
-//! config.validate()?;
-//! let text = config.to_json();
-//! assert_eq!(PluginConfig::from_json(&text)?, config);
-//!
-//! let err = PluginConfig::from_json(r#"{"Description": "x", "Entrypiont": ["/p"]}"#).unwrap_err();
-//! assert_eq!(err.to_string(), "config.json: Entrypiont: unknown field (a typo? the engine would ignore it)");
-//! # Ok::<(), plugin_subsystems::managed::ConfigError>(())
-//! ```
+//! The `config.json` model: [`PluginConfig`] and its parts, with the
+//! engine's field names, and the checks of [`PluginConfig::validate`].
 
 use std::fmt;
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use plugin_spec::{DOCKER_SOCKET_DIR, SocketName, SocketNameRule};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-
-use crate::go_json::go_struct;
-
-/// The directory inside a plugin's rootfs where its socket must be.
-pub const SOCKET_DIR: &str = "/run/docker/plugins";
 
 /// The protocol scheme of a plugin that speaks this protocol (HTTP, JSON).
 pub const HTTP_PROTOCOL: &str = "moby.plugins.http/v1";
 
 /// What the engine uses a plugin for: `PREFIX.CAPABILITY/VERSION` in
 /// `Interface.Types`, e.g. `docker.volumedriver/1.0`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct InterfaceType {
-    prefix: String,
-    capability: String,
-    version: String,
+///
+/// The engine's own types (prefix `docker`) are the variants; any other
+/// well-formed type, which the engine accepts and ignores (a host of your
+/// own may read it), is [`InterfaceType::Other`]. [`PluginConfig::validate`]
+/// refuses an `Other` in the `docker` namespace: the engine knows no such
+/// type, so it is a typo (`docker.volumedrivr/1.0`) and the plugin would
+/// never be used. See docs/protocol.md for what each subsystem speaks.
+///
+/// ```
+/// use plugin_managed::InterfaceType;
+///
+/// let kind: InterfaceType = "docker.volumedriver/1.0".parse()?;
+/// assert_eq!(kind, InterfaceType::VolumeDriver);
+/// assert_eq!(kind.capability(), "volumedriver");
+/// let own = InterfaceType::parse("example.backup/2.1")?;
+/// assert_eq!(own.to_string(), "example.backup/2.1");
+/// assert!(!own.is_known());
+/// # Ok::<(), plugin_managed::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InterfaceType {
+    /// `docker.volumedriver/1.0`.
+    VolumeDriver,
+    /// `docker.networkdriver/1.0`.
+    NetworkDriver,
+    /// `docker.ipamdriver/1.0`.
+    IpamDriver,
+    /// `docker.authz/1.0`.
+    Authz,
+    /// `docker.logdriver/1.0`.
+    LogDriver,
+    /// `docker.metricscollector/1.0`: offered to managed plugins only.
+    MetricsCollector,
+    /// `docker.secretprovider/1.0`.
+    SecretProvider,
+    /// Any other `PREFIX.CAPABILITY/VERSION`, as given (checked for that
+    /// shape by [`parse`](InterfaceType::parse)).
+    Other(String),
 }
 
 impl InterfaceType {
-    /// `docker.volumedriver/1.0`.
-    pub const VOLUME_DRIVER: &'static str = "docker.volumedriver/1.0";
-    /// `docker.networkdriver/1.0`.
-    pub const NETWORK_DRIVER: &'static str = "docker.networkdriver/1.0";
-    /// `docker.ipamdriver/1.0`.
-    pub const IPAM_DRIVER: &'static str = "docker.ipamdriver/1.0";
-    /// `docker.authz/1.0`.
-    pub const AUTHZ: &'static str = "docker.authz/1.0";
-    /// `docker.logdriver/1.0`.
-    pub const LOG_DRIVER: &'static str = "docker.logdriver/1.0";
-    /// `docker.metricscollector/1.0`: offered to managed plugins only.
-    pub const METRICS_COLLECTOR: &'static str = "docker.metricscollector/1.0";
-    /// `docker.secretprovider/1.0`.
-    pub const SECRET_PROVIDER: &'static str = "docker.secretprovider/1.0";
-
-    /// The types the engine knows.
-    pub const KNOWN: [&'static str; 7] = [
-        Self::VOLUME_DRIVER,
-        Self::NETWORK_DRIVER,
-        Self::IPAM_DRIVER,
-        Self::AUTHZ,
-        Self::LOG_DRIVER,
-        Self::METRICS_COLLECTOR,
-        Self::SECRET_PROVIDER,
+    /// The engine's types, in the order docs/protocol.md lists them.
+    pub const KNOWN: [InterfaceType; 7] = [
+        Self::VolumeDriver,
+        Self::NetworkDriver,
+        Self::IpamDriver,
+        Self::Authz,
+        Self::LogDriver,
+        Self::MetricsCollector,
+        Self::SecretProvider,
     ];
 
-    /// Parses `PREFIX.CAPABILITY/VERSION`, as the engine splits it: the
-    /// prefix up to the first `.`, the version after the last `/`.
+    /// Parses `PREFIX.CAPABILITY/VERSION`, as the engine splits it (the
+    /// prefix up to the first `.`, the version after the last `/`): one of
+    /// the engine's types, or [`Other`](InterfaceType::Other).
     ///
     /// # Errors
     /// [`ConfigError`] naming `Interface.Types` when the text has no `.` or no
-    /// `/`.
+    /// `/`, or a part is empty.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let malformed = || {
-            ConfigError::new(
+        if let Some(known) = Self::KNOWN.iter().find(|k| k.as_str() == text) {
+            return Ok(known.clone());
+        }
+        let parts = text
+            .rsplit_once('/')
+            .and_then(|(rest, version)| Some((rest.split_once('.')?, version)));
+        match parts {
+            Some(((prefix, capability), version))
+                if !prefix.is_empty() && !capability.is_empty() && !version.is_empty() =>
+            {
+                Ok(Self::Other(text.to_owned()))
+            }
+            _ => Err(ConfigError::new(
                 "Interface.Types",
                 format!("{text:?} is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)"),
-            )
-        };
-        let (rest, version) = text.rsplit_once('/').ok_or_else(malformed)?;
-        let (prefix, capability) = rest.split_once('.').ok_or_else(malformed)?;
-        Ok(Self {
-            prefix: prefix.to_owned(),
-            capability: capability.to_owned(),
-            version: version.to_owned(),
-        })
+            )),
+        }
+    }
+
+    /// The text in `config.json`: `docker.volumedriver/1.0`, ...
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::VolumeDriver => "docker.volumedriver/1.0",
+            Self::NetworkDriver => "docker.networkdriver/1.0",
+            Self::IpamDriver => "docker.ipamdriver/1.0",
+            Self::Authz => "docker.authz/1.0",
+            Self::LogDriver => "docker.logdriver/1.0",
+            Self::MetricsCollector => "docker.metricscollector/1.0",
+            Self::SecretProvider => "docker.secretprovider/1.0",
+            Self::Other(text) => text,
+        }
+    }
+
+    fn split(&self) -> (&str, &str, &str) {
+        let text = self.as_str();
+        let (rest, version) = text.rsplit_once('/').unwrap_or((text, ""));
+        let (prefix, capability) = rest.split_once('.').unwrap_or((rest, ""));
+        (prefix, capability, version)
     }
 
     /// `docker` for the engine's own types.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.split().0
     }
 
     /// `volumedriver`, `networkdriver`, ...
     pub fn capability(&self) -> &str {
-        &self.capability
+        self.split().1
     }
 
     /// `1.0`.
     pub fn version(&self) -> &str {
-        &self.version
+        self.split().2
     }
 
-    /// Whether the engine knows this type.
+    /// Whether this is one of the engine's types (not [`Other`](InterfaceType::Other)).
     pub fn is_known(&self) -> bool {
-        Self::KNOWN.contains(&self.to_string().as_str())
+        !matches!(self, Self::Other(_))
     }
 }
 
 impl fmt::Display for InterfaceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.capability.is_empty() && self.version.is_empty() {
-            // Text given to `PluginConfig::new` that does not parse: as given.
-            return f.write_str(&self.prefix);
-        }
-        write!(f, "{}.{}/{}", self.prefix, self.capability, self.version)
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for InterfaceType {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
     }
 }
 
 impl Serialize for InterfaceType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for InterfaceType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format!("{}: {}", e.field(), e.problem())))
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
-go_struct! {
+/// Defines a `config.json` object: each field with its JSON name, `Default`,
+/// `Serialize` and `Deserialize` by exact names. [`PluginConfig::from_json`]
+/// first renames keys given in another case (Go matches them so) and drops
+/// `null`s (Go leaves the zero value), then decodes.
+macro_rules! config_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $json:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(rename = $json)]
+                pub $field: $ty,
+            )*
+        }
+    };
+}
+
+config_struct! {
     /// `Interface`: how the engine reaches the plugin.
     pub struct Interface {
         /// `ProtocolScheme`: empty or [`HTTP_PROTOCOL`].
         #[serde(skip_serializing_if = "String::is_empty")]
         protocol_scheme: String = "ProtocolScheme",
-        /// `Socket`: a file name in [`SOCKET_DIR`] of the rootfs.
+        /// `Socket`: a file name ([`SocketName`]) in
+        /// [`DOCKER_SOCKET_DIR`] of the rootfs.
         socket: String = "Socket",
         /// `Types`: what the plugin is for.
         types: Vec<InterfaceType> = "Types",
     }
 }
 
-go_struct! {
+config_struct! {
     /// `Args`: the arguments after the entrypoint, and whether users may set them.
     pub struct Args {
         /// `Name`.
@@ -174,7 +218,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// One of `Env`.
     pub struct Env {
         /// `Name`.
@@ -188,7 +232,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// One of `Mounts`.
     pub struct Mount {
         /// `Name`.
@@ -208,7 +252,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// One of `Linux.Devices`.
     pub struct Device {
         /// `Name`.
@@ -222,7 +266,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// `Linux`: what the plugin's container may do.
     pub struct Linux {
         /// `Capabilities`: `CAP_SYS_ADMIN`, ... ([`LINUX_CAPABILITIES`]).
@@ -234,7 +278,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// `Network`.
     pub struct Network {
         /// `Type`: empty or `none` (a network namespace of its own), `host`,
@@ -243,7 +287,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// `User`: whom the entrypoint runs as (0, root, by default).
     pub struct User {
         /// `UID`.
@@ -255,7 +299,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// `rootfs`: the layers, as `docker plugin push` records them.
     pub struct Rootfs {
         /// `type`: `layers`.
@@ -267,7 +311,7 @@ go_struct! {
     }
 }
 
-go_struct! {
+config_struct! {
     /// A managed plugin's `config.json`, with the engine's field names
     /// (`types.PluginConfig`).
     pub struct PluginConfig {
@@ -309,6 +353,14 @@ go_struct! {
         #[serde(skip_serializing_if = "Option::is_none")]
         rootfs: Option<Rootfs> = "rootfs",
     }
+}
+
+fn known_list() -> String {
+    InterfaceType::KNOWN
+        .iter()
+        .map(InterfaceType::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -390,17 +442,60 @@ impl ConfigError {
     }
 }
 
+/// The field and the problem (`Interface.Socket: ...`); the file is the
+/// caller's to name ([`ReadError`] does).
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.field.is_empty() {
-            write!(f, "config.json: {}", self.problem)
+            f.write_str(&self.problem)
         } else {
-            write!(f, "config.json: {}: {}", self.field, self.problem)
+            write!(f, "{}: {}", self.field, self.problem)
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A `config.json` file that could not be read, or is not a valid config:
+/// names the file; the cause (an I/O error, or the [`ConfigError`] naming the
+/// field) is its [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The file is not a valid `config.json`.
+    #[error("invalid plugin config {}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field and what is wrong with it.
+        source: ConfigError,
+    },
+}
+
+impl ReadError {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Invalid { path, .. } => path,
+        }
+    }
+
+    /// What is wrong with the config, when it was read.
+    pub fn config_error(&self) -> Option<&ConfigError> {
+        match self {
+            Self::Invalid { source, .. } => Some(source),
+            Self::Io { .. } => None,
+        }
+    }
+}
 
 /// The fields of each object of a `config.json`, by path (`[]` for the
 /// elements of a list).
@@ -451,36 +546,46 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("rootfs", &["diff_ids", "type"]),
 ];
 
-/// Refuses keys no field has (matched as Go matches them, in any case): the
-/// engine would silently ignore a misspelt `Entrypiont`.
-fn known_keys(value: &Value, schema_path: &str, shown: &str) -> Result<(), ConfigError> {
+/// Renames each key to its field's name (Go matches keys in any case),
+/// drops `null`s (Go leaves the zero value), and refuses keys no field has:
+/// the engine would silently ignore a misspelt `Entrypiont`.
+fn normalize(value: &mut Value, schema_path: &str, shown: &str) -> Result<(), ConfigError> {
     match value {
         Value::Object(object) => {
             let Some((_, fields)) = SCHEMA.iter().find(|(path, _)| *path == schema_path) else {
                 return Ok(());
             };
-            for (key, value) in object {
+            let taken = std::mem::take(object);
+            for (key, mut value) in taken {
+                // Go prefers an exact match, then any in another case.
                 let field = fields
                     .iter()
-                    .find(|f| f.eq_ignore_ascii_case(key))
+                    .find(|f| **f == key)
+                    .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(&key)))
                     .ok_or_else(|| {
                         ConfigError::new(
-                            join(shown, key),
+                            join(shown, &key),
                             "unknown field (a typo? the engine would ignore it)",
                         )
                     })?;
+                if value.is_null() {
+                    continue;
+                }
                 let inner = if schema_path.is_empty() {
                     (*field).to_owned()
                 } else {
                     format!("{schema_path}.{field}")
                 };
-                known_keys(value, &inner, &join(shown, field))?;
+                normalize(&mut value, &inner, &join(shown, field))?;
+                if key == *field || !object.contains_key(*field) {
+                    object.insert((*field).to_owned(), value);
+                }
             }
             Ok(())
         }
         Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                known_keys(item, &format!("{schema_path}[]"), &format!("{shown}[{i}]"))?;
+            for (i, item) in items.iter_mut().enumerate() {
+                normalize(item, &format!("{schema_path}[]"), &format!("{shown}[{i}]"))?;
             }
             Ok(())
         }
@@ -498,31 +603,22 @@ fn join(parent: &str, field: &str) -> String {
 
 impl PluginConfig {
     /// The smallest useful config: a description, the entrypoint, one
-    /// interface type (`docker.volumedriver/1.0`, ... ; checked by
-    /// [`validate`](Self::validate)) and the socket's file name. The plugin
+    /// interface type and the socket's file name in [`DOCKER_SOCKET_DIR`]. The plugin
     /// gets a network namespace of its own (no network), no capabilities
     /// and no mounts; set the fields for more.
     pub fn new(
         description: impl Into<String>,
         entrypoint: impl IntoIterator<Item = impl Into<String>>,
-        interface_type: &str,
-        socket: impl Into<String>,
+        interface_type: InterfaceType,
+        socket: SocketName,
     ) -> Self {
-        let types = InterfaceType::parse(interface_type)
-            .map(|t| vec![t])
-            .unwrap_or_else(|_| {
-                vec![InterfaceType {
-                    prefix: interface_type.to_owned(),
-                    ..InterfaceType::default()
-                }]
-            });
         Self {
             description: description.into(),
             entrypoint: entrypoint.into_iter().map(Into::into).collect(),
             interface: Interface {
                 protocol_scheme: String::new(),
-                socket: socket.into(),
-                types,
+                socket: socket.to_string(),
+                types: vec![interface_type],
             },
             ..Self::default()
         }
@@ -535,23 +631,42 @@ impl PluginConfig {
         self
     }
 
-    /// Reads a `config.json`, refusing unknown fields and checking every
-    /// rule of [`validate`](Self::validate).
+    /// Reads a `config.json`'s text as the engine does (keys in any case,
+    /// `null` as the zero value), refusing unknown fields and checking every
+    /// rule of [`validate`](Self::validate). (The derived `Deserialize`
+    /// takes the exact field names only and checks nothing.)
     ///
     /// # Errors
     /// [`ConfigError`] naming the field: not JSON, an unknown field, a field
     /// of the wrong type, or a rule broken.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let value: Value = serde_json::from_str(text)
+        let mut value: Value = serde_json::from_str(text)
             .map_err(|e| ConfigError::new("", format!("not JSON: {e}")))?;
         if !value.is_object() {
             return Err(ConfigError::new("", "not a JSON object"));
         }
-        known_keys(&value, "", "")?;
+        normalize(&mut value, "", "")?;
         let config: Self = serde_json::from_value(value)
             .map_err(|e| ConfigError::new("", format!("a field has the wrong type: {e}")))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Reads the `config.json` file at `path`, as [`from_json`](Self::from_json).
+    ///
+    /// # Errors
+    /// [`ReadError`] naming the file, with the I/O error or the
+    /// [`ConfigError`] as its source.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, ReadError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|source| ReadError::Invalid {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// The `config.json` text, as the engine reads it (pretty, one field a
@@ -600,11 +715,7 @@ impl PluginConfig {
             }
         }
         if !self.propagated_mount.is_empty() {
-            let volume = self
-                .interface
-                .types
-                .iter()
-                .any(|t| t.to_string() == InterfaceType::VOLUME_DRIVER);
+            let volume = self.interface.types.contains(&InterfaceType::VolumeDriver);
             if !volume {
                 return Err(ConfigError::new(
                     "PropagatedMount",
@@ -645,19 +756,30 @@ impl PluginConfig {
 
     fn validate_interface(&self) -> Result<(), ConfigError> {
         let socket = &self.interface.socket;
-        if socket.is_empty() {
-            return Err(ConfigError::new(
-                "Interface.Socket",
-                format!("missing: the socket's file name in {SOCKET_DIR}"),
-            ));
+        match SocketNameRule::check(socket) {
+            None => {}
+            Some(SocketNameRule::Empty) => {
+                return Err(ConfigError::new(
+                    "Interface.Socket",
+                    format!("missing: the socket's file name in {DOCKER_SOCKET_DIR}"),
+                ));
+            }
+            Some(rule) => {
+                return Err(ConfigError::new(
+                    "Interface.Socket",
+                    format!("{socket:?}: {rule}"),
+                ));
+            }
         }
-        if socket.contains('/') || socket == "." || socket == ".." || socket.contains('\0') {
-            return Err(ConfigError::new(
-                "Interface.Socket",
-                format!(
-                    "{socket:?} must be a file name (the engine looks for it in {SOCKET_DIR} of the rootfs), not a path"
-                ),
-            ));
+        if let Some((field, named)) = self.entrypoint_socket_arg() {
+            if named != socket {
+                return Err(ConfigError::new(
+                    field,
+                    format!(
+                        "names the socket {named:?}, but Interface.Socket is {socket:?} (the engine waits for that one); give one name in both"
+                    ),
+                ));
+            }
         }
         if self.interface.types.is_empty() {
             return Err(ConfigError::new(
@@ -666,12 +788,12 @@ impl PluginConfig {
             ));
         }
         for (i, kind) in self.interface.types.iter().enumerate() {
-            if !kind.is_known() {
+            if !kind.is_known() && kind.prefix() == "docker" {
                 return Err(ConfigError::new(
                     format!("Interface.Types[{i}]"),
                     format!(
-                        "{kind} is not a type the engine knows ({})",
-                        InterfaceType::KNOWN.join(", ")
+                        "{kind} is not a type the engine knows ({}); a type of your own takes a prefix of your own",
+                        known_list()
                     ),
                 ));
             }
@@ -717,23 +839,14 @@ impl PluginConfig {
     }
 
     /// [`validate`](Self::validate), and the rootfs beside it: the
-    /// entrypoint is an executable file in `rootfs`, and [`SOCKET_DIR`] is a
-    /// directory there.
+    /// entrypoint is an executable file in `rootfs`, and
+    /// [`DOCKER_SOCKET_DIR`] is a directory there.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the field, or the rootfs path that is wrong.
     pub fn validate_rootfs(&self, rootfs: &Path) -> Result<(), ConfigError> {
         self.validate()?;
-        let program = self
-            .entrypoint
-            .first()
-            .map(String::as_str)
-            .unwrap_or_default();
-        let path = if program.starts_with('/') {
-            PathBuf::from(program)
-        } else {
-            Path::new(&self.work_dir).join(program)
-        };
+        let path = self.entrypoint_path();
         let inside = within(rootfs, &path);
         use std::os::unix::fs::PermissionsExt as _;
         match std::fs::metadata(&inside) {
@@ -741,49 +854,113 @@ impl PluginConfig {
             Ok(_) => {
                 return Err(ConfigError::new(
                     "Entrypoint[0]",
-                    format!("{} is not an executable file", inside.display()),
+                    format!("{} is not an executable file", path.display()),
                 ));
             }
             Err(e) => {
                 return Err(ConfigError::new(
                     "Entrypoint[0]",
-                    format!("{} is not in the rootfs ({e})", inside.display()),
+                    format!("{} is not in the rootfs ({e})", path.display()),
                 ));
             }
         }
-        let sockets = within(rootfs, Path::new(SOCKET_DIR));
+        let sockets = within(rootfs, Path::new(DOCKER_SOCKET_DIR));
         if !sockets.is_dir() {
             return Err(ConfigError::new(
                 "Interface.Socket",
                 format!(
-                    "{} is missing: the plugin makes its socket there",
-                    sockets.display()
+                    "{DOCKER_SOCKET_DIR} is not in the rootfs: the plugin makes its socket there"
                 ),
             ));
         }
         Ok(())
     }
 
-    /// The socket's path inside the plugin: [`SOCKET_DIR`]`/Socket`.
+    /// The program's path inside the plugin: `Entrypoint[0]`, under
+    /// `WorkDir` when relative.
+    pub fn entrypoint_path(&self) -> PathBuf {
+        let program = self
+            .entrypoint
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if program.starts_with('/') {
+            PathBuf::from(program)
+        } else {
+            Path::new(&self.work_dir).join(program)
+        }
+    }
+
+    /// The socket's path inside the plugin: [`DOCKER_SOCKET_DIR`]`/Socket`.
     pub fn socket_path(&self) -> PathBuf {
-        Path::new(SOCKET_DIR).join(&self.interface.socket)
+        Path::new(DOCKER_SOCKET_DIR).join(&self.interface.socket)
+    }
+
+    /// The socket the entrypoint's arguments (or `Args.Value`) name, if
+    /// any: the first argument that is a file name ending in `.sock`, or a
+    /// path in [`DOCKER_SOCKET_DIR`], alone or after `=` (`--socket=p.sock`).
+    /// [`validate`](Self::validate) refuses a config where it differs from
+    /// `Interface.Socket`: the plugin would listen where the engine does not
+    /// look.
+    pub fn entrypoint_socket(&self) -> Option<&str> {
+        self.entrypoint_socket_arg().map(|(_, name)| name)
+    }
+
+    fn entrypoint_socket_arg(&self) -> Option<(String, &str)> {
+        let arguments = self
+            .entrypoint
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, a)| (format!("Entrypoint[{i}]"), a))
+            .chain(
+                self.args
+                    .value
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (format!("Args.Value[{i}]"), a)),
+            );
+        for (field, argument) in arguments {
+            let value = argument
+                .split_once('=')
+                .map_or(argument.as_str(), |(_, v)| v);
+            let name = match value.strip_prefix(DOCKER_SOCKET_DIR) {
+                Some(rest) => rest.strip_prefix('/').filter(|n| !n.contains('/')),
+                None => Some(value).filter(|v| v.ends_with(".sock") && !v.contains('/')),
+            };
+            if let Some(name) = name.filter(|n| !n.is_empty()) {
+                return Some((field, name));
+            }
+        }
+        None
     }
 }
 
-/// `path` (absolute, inside the plugin) under `rootfs`, never above it.
-fn within(rootfs: &Path, path: &Path) -> PathBuf {
-    let mut out = rootfs.to_owned();
+/// `path` (absolute, inside the plugin) under `rootfs`, `..` taken as the
+/// plugin would (its directories are real ones), never above `rootfs`.
+pub(crate) fn within(rootfs: &Path, path: &Path) -> PathBuf {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
     for component in path.components() {
-        if let Component::Normal(part) = component {
-            out.push(part);
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
         }
     }
+    let mut out = rootfs.to_owned();
+    out.extend(parts);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sock(name: &str) -> SocketName {
+        SocketName::new(name).unwrap()
+    }
 
     /// The shape of vieux/sshfs's config.json, a real volume plugin.
     const SSHFS: &str = r#"{
@@ -820,7 +997,8 @@ mod tests {
     }
 
     fn broken(change: impl FnOnce(&mut PluginConfig)) -> String {
-        let mut config = PluginConfig::new("d", ["/p"], InterfaceType::VOLUME_DRIVER, "p.sock");
+        let mut config =
+            PluginConfig::new("d", ["/p"], InterfaceType::VolumeDriver, sock("p.sock"));
         change(&mut config);
         config.validate().unwrap_err().to_string()
     }
@@ -829,74 +1007,78 @@ mod tests {
     fn every_rule_names_its_field() {
         assert_eq!(
             broken(|c| c.description.clear()),
-            "config.json: Description: missing: say what the plugin does"
+            "Description: missing: say what the plugin does"
         );
         assert_eq!(
             broken(|c| c.entrypoint.clear()),
-            "config.json: Entrypoint: missing: the program to run"
+            "Entrypoint: missing: the program to run"
         );
         assert_eq!(
             broken(|c| c.entrypoint = vec!["p".into()]),
-            "config.json: Entrypoint[0]: \"p\" is relative and no WorkDir is set; give an absolute path in the rootfs"
+            "Entrypoint[0]: \"p\" is relative and no WorkDir is set; give an absolute path in the rootfs"
         );
         assert_eq!(
             broken(|c| c.work_dir = "w".into()),
-            "config.json: WorkDir: must be an absolute path"
+            "WorkDir: must be an absolute path"
         );
         assert_eq!(
             broken(|c| c.interface.socket.clear()),
-            "config.json: Interface.Socket: missing: the socket's file name in /run/docker/plugins"
+            "Interface.Socket: missing: the socket's file name in /run/docker/plugins"
         );
         assert_eq!(
             broken(|c| c.interface.socket = "a/p.sock".into()),
-            "config.json: Interface.Socket: \"a/p.sock\" must be a file name (the engine looks for it in /run/docker/plugins of the rootfs), not a path"
+            "Interface.Socket: \"a/p.sock\": it contains `/`; a plugin's socket is a file name in /run/docker/plugins, not a path"
+        );
+        assert_eq!(
+            broken(|c| c.interface.socket = "..".into()),
+            "Interface.Socket: \"..\": `.` and `..` name directories, not sockets"
         );
         assert_eq!(
             broken(|c| c.interface.types.clear()),
-            "config.json: Interface.Types: missing: what the plugin is for (e.g. docker.volumedriver/1.0)"
+            "Interface.Types: missing: what the plugin is for (e.g. docker.volumedriver/1.0)"
         );
         assert_eq!(
             broken(|c| c.interface.types =
                 vec![InterfaceType::parse("docker.volumedrivr/1.0").unwrap()]),
             format!(
-                "config.json: Interface.Types[0]: docker.volumedrivr/1.0 is not a type the engine knows ({})",
-                InterfaceType::KNOWN.join(", ")
+                "Interface.Types[0]: docker.volumedrivr/1.0 is not a type the engine knows ({}); a type of your own takes a prefix of your own",
+                known_list()
             )
         );
         assert_eq!(
             broken(|c| c.interface.protocol_scheme = "grpc".into()),
-            "config.json: Interface.ProtocolScheme: \"grpc\": this protocol is moby.plugins.http/v1"
+            "Interface.ProtocolScheme: \"grpc\": this protocol is moby.plugins.http/v1"
         );
         assert_eq!(
             broken(|c| c.network.kind = "overlay".into()),
-            "config.json: Network.Type: \"overlay\" is not one of none, host, bridge"
+            "Network.Type: \"overlay\" is not one of none, host, bridge"
         );
         assert_eq!(
             broken(|c| {
-                c.interface.types = vec![InterfaceType::parse(InterfaceType::LOG_DRIVER).unwrap()];
+                c.interface.types = vec![InterfaceType::LogDriver];
                 c.propagated_mount = "/data".into();
             }),
-            "config.json: PropagatedMount: only a volume driver (docker.volumedriver/1.0) has one"
+            "PropagatedMount: only a volume driver (docker.volumedriver/1.0) has one"
         );
         assert_eq!(
             broken(|c| c.propagated_mount = "data".into()),
-            "config.json: PropagatedMount: must be an absolute path"
+            "PropagatedMount: must be an absolute path"
         );
         assert_eq!(
             broken(|c| c.linux.capabilities = vec!["CAP_SYS_ADMIN".into(), "SYS_ADMIN".into()]),
-            "config.json: Linux.Capabilities[1]: \"SYS_ADMIN\" is not a Linux capability the engine knows (write CAP_SYS_ADMIN)"
+            "Linux.Capabilities[1]: \"SYS_ADMIN\" is not a Linux capability the engine knows (write CAP_SYS_ADMIN)"
         );
         assert_eq!(
             broken(|c| c.linux.capabilities = vec!["CAP_EVERYTHING".into()]),
-            "config.json: Linux.Capabilities[0]: \"CAP_EVERYTHING\" is not a Linux capability the engine knows"
+            "Linux.Capabilities[0]: \"CAP_EVERYTHING\" is not a Linux capability the engine knows"
         );
         assert_eq!(
             broken(|c| c.args.settable = vec!["name".into()]),
-            "config.json: Args.Settable: \"name\" cannot be settable here; only \"value\" can"
+            "Args.Settable: \"name\" cannot be settable here; only \"value\" can"
         );
         assert_eq!(
             broken(|c| c.env = vec![Env::default()]),
-            "config.json: Env[0].Name: missing"
+            "Env[0].Name: missing"
         );
         assert_eq!(
             broken(|c| c.mounts = vec![Mount {
@@ -904,33 +1086,135 @@ mod tests {
                 settable: vec!["destination".into()],
                 ..Mount::default()
             }]),
-            "config.json: Mounts[0].Settable: \"destination\" cannot be settable here; only \"source\" can"
+            "Mounts[0].Settable: \"destination\" cannot be settable here; only \"source\" can"
         );
         assert_eq!(
             broken(|c| c.mounts = vec![Mount {
                 destination: "m".into(),
                 ..Mount::default()
             }]),
-            "config.json: Mounts[0].Destination: must be an absolute path"
+            "Mounts[0].Destination: must be an absolute path"
         );
         assert_eq!(
             broken(|c| c.linux.devices = vec![Device {
                 settable: vec!["name".into()],
                 ..Device::default()
             }]),
-            "config.json: Linux.Devices[0].Settable: \"name\" cannot be settable here; only \"path\" can"
+            "Linux.Devices[0].Settable: \"name\" cannot be settable here; only \"path\" can"
         );
     }
 
     #[test]
-    fn a_type_that_does_not_parse_is_named_as_given() {
-        let config = PluginConfig::new("d", ["/p"], "volumedriver", "p.sock");
+    fn types_are_the_engines_or_well_formed_ones_of_your_own() {
+        for known in InterfaceType::KNOWN {
+            assert_eq!(InterfaceType::parse(known.as_str()).unwrap(), known);
+            assert_eq!(known.prefix(), "docker");
+            assert_eq!(known.version(), "1.0");
+        }
+        assert_eq!(InterfaceType::LogDriver.capability(), "logdriver");
+        let own = InterfaceType::parse("example.backup.v2/2.1").unwrap();
+        assert_eq!(own, InterfaceType::Other("example.backup.v2/2.1".into()));
         assert_eq!(
-            config.validate().unwrap_err().to_string(),
+            (own.prefix(), own.capability(), own.version()),
+            ("example", "backup.v2", "2.1")
+        );
+        let mut config = PluginConfig::new("d", ["/p"], own, sock("p.sock"));
+        config.validate().unwrap();
+        for bad in [
+            "volumedriver",
+            "docker.volumedriver",
+            ".x/1",
+            "a./1",
+            "a.b/",
+        ] {
+            assert_eq!(
+                InterfaceType::parse(bad).unwrap_err().to_string(),
+                format!(
+                    "Interface.Types: {bad:?} is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)"
+                )
+            );
+        }
+        config.interface.types = vec![InterfaceType::Other("docker.csi/1.0".into())];
+        assert_eq!(config.validate().unwrap_err().field(), "Interface.Types[0]");
+    }
+
+    #[test]
+    fn the_entrypoint_and_interface_socket_must_agree() {
+        let agreeing = |args: &[&str]| {
+            let entrypoint = std::iter::once("/p").chain(args.iter().copied());
+            PluginConfig::new("d", entrypoint, InterfaceType::VolumeDriver, sock("p.sock"))
+        };
+        for args in [
+            &["--socket", "p.sock"][..],
+            &["--socket=p.sock"],
+            &["--listen", "/run/docker/plugins/p.sock"],
+            &["--state", "/data", "--docker", "/run/docker.sock"],
+            &[],
+        ] {
+            let config = agreeing(args);
+            config.validate().unwrap();
+            let named = args.iter().any(|a| a.ends_with("p.sock"));
+            assert_eq!(
+                config.entrypoint_socket(),
+                named.then_some("p.sock"),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            agreeing(&["--managed", "q.sock"])
+                .validate()
+                .unwrap_err()
+                .to_string(),
+            "Entrypoint[2]: names the socket \"q.sock\", but Interface.Socket is \"p.sock\" (the engine waits for that one); give one name in both"
+        );
+        assert_eq!(
+            agreeing(&["--socket=/run/docker/plugins/q.sock"])
+                .validate()
+                .unwrap_err()
+                .field(),
+            "Entrypoint[1]"
+        );
+        let mut config = agreeing(&[]);
+        config.args.value = vec!["q.sock".into()];
+        assert_eq!(config.validate().unwrap_err().field(), "Args.Value[0]");
+    }
+
+    #[test]
+    fn keys_in_any_case_and_nulls_read_as_go_reads_them() {
+        let config = PluginConfig::from_json(
+            r#"{"description": "d", "ENTRYPOINT": ["/p"], "Documentation": null,
+                "interface": {"socket": "p.sock", "types": ["docker.authz/1.0"]},
+                "Env": [{"name": "A", "value": null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(config.entrypoint, ["/p"]);
+        assert_eq!(config.interface.types, [InterfaceType::Authz]);
+        assert_eq!(config.env[0].value, None);
+        assert!(config.documentation.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_config_names_the_file_once_and_the_field_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"Description": "d", "Entrypiont": ["/p"]}"#).unwrap();
+        let err = PluginConfig::read(&path).unwrap_err();
+        assert_eq!(err.path(), path);
+        assert_eq!(err.config_error().unwrap().field(), "Entrypiont");
+        assert_eq!(
+            plugin_test_support::errors::chain(&err),
             format!(
-                "config.json: Interface.Types[0]: volumedriver is not a type the engine knows ({})",
-                InterfaceType::KNOWN.join(", ")
+                "invalid plugin config {}: Entrypiont: unknown field (a typo? the engine would ignore it)",
+                path.display()
             )
+        );
+        plugin_test_support::errors::assert_each_cause_once(&err);
+        let missing = dir.path().join("none.json");
+        let err = PluginConfig::read(&missing).unwrap_err();
+        assert!(matches!(err, ReadError::Io { .. }));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read {}", missing.display())
         );
     }
 
@@ -939,25 +1223,26 @@ mod tests {
         let err = |text: &str| PluginConfig::from_json(text).unwrap_err().to_string();
         assert_eq!(
             err(r#"{"Description": "d", "Interface": {"Socket": "p.sock", "Typez": []}}"#),
-            "config.json: Interface.Typez: unknown field (a typo? the engine would ignore it)"
+            "Interface.Typez: unknown field (a typo? the engine would ignore it)"
         );
         assert_eq!(
             err(r#"{"Mounts": [{"Destination": "/m"}, {"Destinaton": "/m"}]}"#),
-            "config.json: Mounts[1].Destinaton: unknown field (a typo? the engine would ignore it)"
+            "Mounts[1].Destinaton: unknown field (a typo? the engine would ignore it)"
         );
         assert_eq!(
             err(r#"{"Interface": {"Types": ["volumedriver"]}}"#),
-            "config.json: a field has the wrong type: Interface.Types: \"volumedriver\" is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)"
+            "a field has the wrong type: Interface.Types: \"volumedriver\" is not PREFIX.CAPABILITY/VERSION (e.g. docker.volumedriver/1.0)"
         );
         assert!(err("[]").ends_with("not a JSON object"));
-        assert!(err("{").starts_with("config.json: not JSON: "));
+        assert!(err("{").starts_with("not JSON: "));
     }
 
     #[test]
     fn the_rootfs_must_hold_the_entrypoint_and_the_socket_directory() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let config = PluginConfig::new("d", ["/bin/p"], InterfaceType::VOLUME_DRIVER, "p.sock");
+        let config =
+            PluginConfig::new("d", ["/bin/p"], InterfaceType::VolumeDriver, sock("p.sock"));
         let rootfs = dir.path();
         let err = config.validate_rootfs(rootfs).unwrap_err();
         assert_eq!(err.field(), "Entrypoint[0]");
