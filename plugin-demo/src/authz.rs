@@ -4,8 +4,8 @@
 use plugin_server::HandlerError;
 use plugin_subsystems::authz::{Authorizer, AuthzRequest, AuthzResponse};
 
-/// The message a denied request gets.
-pub(crate) const DENIED: &str = "demo-authz: deleting locked- objects is not allowed";
+/// The message `demo-authz` denies a request with.
+pub const DENIED: &str = "demo-authz: deleting locked- objects is not allowed";
 
 /// The demo policy.
 #[derive(Debug, Default)]

@@ -16,6 +16,8 @@ use plugin_subsystems::logdriver::{
 use tokio::io::AsyncReadExt;
 use tokio::sync::broadcast;
 
+use crate::DemoError;
+
 /// Entries a following reader may lag behind before it is told it missed
 /// some.
 const FOLLOW_BACKLOG: usize = 1024;
@@ -51,9 +53,13 @@ type Live = (broadcast::Sender<LogEntry>, Arc<tokio::sync::Mutex<()>>);
 
 impl Frames {
     /// The logs kept in `state/logs` (made if missing).
-    pub(crate) fn open(state: &Path) -> Result<Self, String> {
+    pub(crate) fn open(state: &Path) -> Result<Self, DemoError> {
         let dir = state.join("logs");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|source| DemoError::State {
+            plugin: crate::DEMO_LOG,
+            path: dir.clone(),
+            source,
+        })?;
         Ok(Self {
             dir,
             logging: Mutex::new(HashMap::new()),

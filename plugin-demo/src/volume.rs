@@ -12,6 +12,8 @@ use plugin_server::HandlerError;
 use plugin_subsystems::volume::{self, VolumeDriver};
 use serde::{Deserialize, Serialize};
 
+use crate::DemoError;
+
 /// What is kept of a volume.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 struct Kept {
@@ -34,22 +36,28 @@ const TABLE: &str = "volumes.json";
 impl Directories {
     /// The volumes kept in `state` (made if missing; an absolute path, as
     /// the mountpoints answered are under it).
-    pub(crate) fn open(state: &Path) -> Result<Self, String> {
+    pub(crate) fn open(state: &Path) -> Result<Self, DemoError> {
+        let failed = |path: &Path| {
+            let path = path.to_owned();
+            move |source| DemoError::State {
+                plugin: crate::DEMO_VOLUME,
+                path,
+                source,
+            }
+        };
         let volumes_dir = state.join("volumes");
-        std::fs::create_dir_all(&volumes_dir)
-            .map_err(|e| format!("cannot make {}: {e}", volumes_dir.display()))?;
-        let state = std::fs::canonicalize(state)
-            .map_err(|e| format!("cannot resolve {}: {e}", state.display()))?;
+        std::fs::create_dir_all(&volumes_dir).map_err(failed(&volumes_dir))?;
+        let state = std::fs::canonicalize(state).map_err(failed(state))?;
         let table = state.join(TABLE);
         let volumes = match std::fs::read(&table) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
-                    "{} is not a demo-volume table ({e}); move it away to start afresh",
-                    table.display()
-                )
-            })?,
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|source| DemoError::VolumeTable {
+                    path: table.clone(),
+                    source,
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(format!("cannot read {}: {e}", table.display())),
+            Err(e) => return Err(failed(&table)(e)),
         };
         Ok(Self {
             state,

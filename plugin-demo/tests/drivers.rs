@@ -11,7 +11,7 @@ use plugin_subsystems::authz::{AuthzClient, AuthzRequest};
 use plugin_subsystems::logdriver::{self, Info, LogDriverClient, LogEntry, ReadConfig};
 use plugin_subsystems::volume::VolumeDriverClient;
 
-use super::{authz, demo_authz, demo_log, demo_volume};
+use plugin_demo::{AUTHZ_DENIED, demo_authz, demo_log, demo_volume};
 
 fn serve(server: PluginServer, dir: &Path) -> (Serving, Client) {
     let serving = server
@@ -150,7 +150,7 @@ async fn authz_denies_deleting_locked_objects_with_its_message() {
         .await
         .unwrap();
     assert!(!denied.allow);
-    assert_eq!(denied.msg, authz::DENIED);
+    assert_eq!(denied.msg, AUTHZ_DENIED);
     let allowed = authz
         .authz_request(&ask("POST", "/v1.41/volumes/create"))
         .await

@@ -9,7 +9,15 @@ use plugin_discovery::Discovery;
 
 /// Find, inspect, call, watch and benchmark Docker-style plugins.
 #[derive(Debug, Parser)]
-#[command(name = "pluginctl", version, about, propagate_version = true)]
+#[command(name = "pluginctl", version, propagate_version = true)]
+// The package's description names the demo; without it, the help does not.
+#[cfg_attr(feature = "demo", command(about))]
+#[cfg_attr(
+    not(feature = "demo"),
+    command(
+        about = "Find, inspect, call, watch and benchmark Docker-style plugins; package managed ones"
+    )
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -111,6 +119,7 @@ pub(crate) enum Command {
         dir: PathBuf,
     },
     /// A self-contained tour (no Docker, no root).
+    #[cfg(feature = "demo")]
     Demo {
         #[command(subcommand)]
         command: Option<DemoCommand>,
@@ -203,6 +212,7 @@ pub(crate) struct PackageFlags {
     pub(crate) args: Vec<String>,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Subcommand)]
 pub(crate) enum DemoCommand {
     /// Serve the demo plugins in DIR until SIGINT, SIGTERM or --timeout, on

@@ -15,7 +15,6 @@
 mod cli;
 mod commands;
 mod output;
-mod plugins;
 mod signals;
 
 use std::process::ExitCode;
@@ -23,7 +22,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, DemoCommand};
+#[cfg(feature = "demo")]
+use crate::cli::DemoCommand;
+use crate::cli::{Cli, Command};
 use crate::commands::{Context, Failure};
 
 fn main() -> ExitCode {
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     // A client does its waiting on one thread: no hand-offs between worker
     // threads on every call. Serving plugins is a server's job: all cores.
     let mut builder = match &cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo {
             command:
                 Some(
@@ -90,13 +92,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     };
     // `watch` and `demo serve` run until stopped: `--timeout` stops them
     // cleanly; anything else ran out of time.
-    let runs_until_stopped = matches!(
-        cli.command,
-        Command::Watch { .. }
-            | Command::Demo {
-                command: Some(DemoCommand::Serve { .. })
-            }
-    );
+    let runs_until_stopped = match &cli.command {
+        Command::Watch { .. } => true,
+        #[cfg(feature = "demo")]
+        Command::Demo {
+            command: Some(DemoCommand::Serve { .. }),
+        } => true,
+        _ => false,
+    };
     let timeout = cli.global.timeout;
     let command = dispatch(ctx, cli.command, timeout);
     match timeout {
@@ -128,13 +131,16 @@ async fn dispatch(
         } => commands::watch::run_registry(&ctx, probe, timeout).await,
         Command::Watch { initial, .. } => commands::watch::run(&ctx, initial, timeout).await,
         Command::Bench(args) => commands::bench::run(&ctx, &args).await,
+        #[cfg(feature = "demo")]
         Command::Demo { command: None } => commands::demo::run().await,
+        #[cfg(feature = "demo")]
         Command::Demo {
             command: Some(DemoCommand::Serve { dir, state }),
         } => {
             let state = state.unwrap_or_else(|| dir.join("state"));
             commands::serve::run(&dir, &state, timeout).await
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             command:
                 Some(DemoCommand::Volume {
@@ -143,9 +149,11 @@ async fn dispatch(
                     state,
                 }),
         } => commands::serve::volume(socket.as_deref(), managed.as_deref(), &state).await,
+        #[cfg(feature = "demo")]
         Command::Demo {
             command: Some(DemoCommand::Metrics { managed, state }),
         } => commands::serve::metrics(&managed, &state).await,
+        #[cfg(feature = "demo")]
         Command::Demo {
             command:
                 Some(DemoCommand::Package {

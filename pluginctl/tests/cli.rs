@@ -750,6 +750,7 @@ async fn bench_histogram_counts_every_call_once() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test]
 async fn demo_exits_0_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
@@ -792,6 +793,7 @@ async fn demo_exits_0_and_leaves_nothing_behind() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
     let dir = tempfile::tempdir().unwrap();
@@ -933,6 +935,7 @@ async fn watch_initial_prints_the_plugins_already_there_first() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_only_its_state() {
     let dir = tempfile::tempdir().unwrap();
@@ -962,8 +965,9 @@ async fn demo_serve_with_a_timeout_stops_cleanly_and_leaves_only_its_state() {
     assert_eq!(kept, ["logs", "volumes"]);
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test]
-async fn help_says_what_demo_serve_serves_and_what_bench_prints() {
+async fn help_says_what_demo_serve_serves() {
     let serve = stdout(&run(&["demo", "serve", "--help"]).await);
     for plugin in [
         "demo-volume",
@@ -977,6 +981,21 @@ async fn help_says_what_demo_serve_serves_and_what_bench_prints() {
     ] {
         assert!(serve.contains(plugin), "{serve}");
     }
+}
+
+/// Without the `demo` feature there is no `demo` command, and the help
+/// names no demo.
+#[tokio::test]
+async fn the_demo_command_exists_only_with_the_demo_feature() {
+    let help = stdout(&run(&["--help"]).await);
+    assert_eq!(help.contains("\n  demo "), cfg!(feature = "demo"), "{help}");
+    assert_eq!(help.contains("demo"), cfg!(feature = "demo"), "{help}");
+    let demo = run(&["demo", "--help"]).await;
+    assert_eq!(demo.status.success(), cfg!(feature = "demo"), "{demo:?}");
+}
+
+#[tokio::test]
+async fn help_says_what_bench_prints() {
     let bench = stdout(&run(&["bench", "--help"]).await);
     for field in [
         "calls_per_s",

@@ -259,6 +259,7 @@ async fn bad_input_is_an_error_naming_it_and_leaves_nothing_behind() {
     assert_eq!(entries(dir.path()), ["config.json", "plugin"]);
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test]
 async fn demo_package_makes_the_managed_demo_volume_and_demo_metrics() {
     let dir = tempfile::tempdir().unwrap();

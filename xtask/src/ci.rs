@@ -18,6 +18,7 @@ const NO_DEFAULT_FEATURES: &[&str] = &[
     "plugin-registry",
     "plugin-server",
     "plugin-transport",
+    "pluginctl",
 ];
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
@@ -165,9 +166,28 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "plugin-server",
             "plugin-subsystems",
             "plugin-managed",
+            "plugin-demo",
         ],
     ),
     ("pluginctl", &[], &["plugin-test-support"]),
+    // The demo plugins are the plugin side only: nothing of the host's.
+    (
+        "plugin-demo",
+        &[],
+        &[
+            "plugin-client",
+            "plugin-registry",
+            "plugin-discovery",
+            "plugin-transport",
+        ],
+    ),
+    // pluginctl without `demo` (ls, call, inspect, watch, package): no demo
+    // plugins, so no netlink and no certificate generation.
+    (
+        "pluginctl",
+        &["--no-default-features"],
+        &["plugin-demo", "rtnetlink", "rcgen"],
+    ),
     // plugin-spec returns warnings; logging them is the caller's.
     ("plugin-spec", &[], &["tracing"]),
     // Both sides without `tls`: no rustls.

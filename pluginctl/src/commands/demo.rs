@@ -1,4 +1,4 @@
-//! `pluginctl demo`: the self-contained tour. Serves the bundled plugins in a
+//! `pluginctl demo`: the self-contained tour. Serves the demo plugins (plugin-demo) in a
 //! temporary directory (unix sockets, TCP with a `.spec`, TLS with a `.json`
 //! and a CA made on the spot), then discovers, activates, calls, shows an
 //! error, a not-found and a restart, and cleans up. One line per step, with
@@ -18,10 +18,11 @@ use plugin_subsystems::logdriver::{self, LogDriverClient};
 use plugin_subsystems::network::{self, NetworkDriverClient};
 use plugin_subsystems::volume::{self, VolumeDriverClient};
 
-use super::Failure;
-use crate::plugins::{
-    self, DEMO_AUTHZ, DEMO_IPAM, DEMO_LOG, DEMO_NET, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served,
+use plugin_demo::{
+    DEMO_AUTHZ, DEMO_IPAM, DEMO_LOG, DEMO_NET, DEMO_VOLUME, ECHO_TCP, ECHO_TLS, Served,
 };
+
+use super::Failure;
 
 /// Prints each step's line with the time it took.
 struct Steps {
@@ -240,5 +241,6 @@ pub(crate) async fn run() -> Result<(), Failure> {
 /// and the same state.
 async fn restart(old: Serving, plugin_dir: &Path, state: &Path) -> Result<Serving, Failure> {
     old.shutdown().await;
-    Ok(plugins::demo_volume(state)?.serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
+    Ok(plugin_demo::demo_volume(state)?
+        .serve_unix(plugin_dir.join(format!("{DEMO_VOLUME}.sock")))?)
 }

@@ -2,10 +2,12 @@
 
 pub(crate) mod bench;
 pub(crate) mod call;
+#[cfg(feature = "demo")]
 pub(crate) mod demo;
 pub(crate) mod inspect;
 pub(crate) mod ls;
 pub(crate) mod package;
+#[cfg(feature = "demo")]
 pub(crate) mod serve;
 pub(crate) mod watch;
 

@@ -137,6 +137,7 @@ pub(crate) fn validate(dir: &Path) -> Result<(), Failure> {
 /// `pluginctl demo package --out DIR [--metrics]`: this pluginctl as the
 /// managed demo-volume plugin, its volumes under the propagated mount
 /// `/data`; or as demo-metrics.
+#[cfg(feature = "demo")]
 pub(crate) fn demo(out: &Path, metrics: bool, create: Option<&str>) -> Result<(), Failure> {
     let binary =
         std::env::current_exe().map_err(|e| format!("cannot find this program's binary: {e}"))?;

@@ -1,13 +1,14 @@
-//! `pluginctl demo serve --dir DIR [--state STATE]`: every bundled plugin (see
-//! `plugins`) until SIGINT, SIGTERM or `--timeout`; sockets and descriptors in
+//! `pluginctl demo serve --dir DIR [--state STATE]`: every demo plugin (see
+//! plugin-demo) until SIGINT, SIGTERM or `--timeout`; sockets and descriptors in
 //! DIR, the demo CA, certificate and key in DIR/tls, what the plugins keep in
 //! STATE. On the way out it removes all of them but STATE.
 
 use std::path::Path;
 use std::time::Duration;
 
+use plugin_demo::Served;
+
 use super::Failure;
-use crate::plugins::Served;
 
 pub(crate) async fn run(
     dir: &Path,
@@ -40,7 +41,7 @@ pub(crate) async fn volume(
     managed: Option<&str>,
     state: &Path,
 ) -> Result<(), Failure> {
-    let server = crate::plugins::demo_volume(state)?;
+    let server = plugin_demo::demo_volume(state)?;
     let serving = match (socket, managed) {
         (_, Some(name)) => server.serve_managed(name)?,
         (Some(path), None) => server.serve_unix(path)?,
@@ -52,7 +53,7 @@ pub(crate) async fn volume(
 /// `pluginctl demo metrics`: demo-metrics alone, as a managed plugin on
 /// `managed`, until SIGINT or SIGTERM.
 pub(crate) async fn metrics(managed: &str, state: &Path) -> Result<(), Failure> {
-    let serving = crate::plugins::demo_metrics(state)?.serve_managed(managed)?;
+    let serving = plugin_demo::demo_metrics(state)?.serve_managed(managed)?;
     until_stopped(serving).await
 }
 
