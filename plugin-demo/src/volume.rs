@@ -150,11 +150,10 @@ impl VolumeDriver for Directories {
         check_name(&request.name)?;
         let dir = self.dir(&request.name);
         self.with(|volumes| {
+            // As Docker's `local` driver: a volume that exists is answered as
+            // created, kept as it is (the options given now are ignored).
             if volumes.contains_key(&request.name) {
-                return Err(HandlerError::new(format!(
-                    "demo-volume: volume {} already exists",
-                    request.name
-                )));
+                return Ok(());
             }
             make_dir(&dir)?;
             volumes.insert(

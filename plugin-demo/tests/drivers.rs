@@ -111,6 +111,51 @@ async fn volumes_their_data_and_mounts_survive_a_restart() {
     );
 }
 
+/// As Docker's `local` driver (moby `volume/local/local.go`, `Root::Create`):
+/// a Create of a name that exists succeeds and returns the volume as it is;
+/// the options of the second Create are ignored, and nothing of the volume
+/// (its options, creation time, data or mounts) changes.
+#[tokio::test]
+async fn creating_an_existing_volume_succeeds_and_keeps_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
+    let volumes = VolumeDriverClient::from(client);
+    volumes
+        .create("v1", Some([("size".to_owned(), "1G".to_owned())].into()))
+        .await
+        .unwrap();
+    let mountpoint = volumes.mount("v1", "c1").await.unwrap();
+    std::fs::write(Path::new(&mountpoint).join("file"), "kept").unwrap();
+    let before = volumes.get("v1").await.unwrap().unwrap();
+    let table = std::fs::read(state.join("volumes.json")).unwrap();
+
+    volumes.create("v1", None).await.unwrap();
+    volumes
+        .create("v1", Some([("size".to_owned(), "2G".to_owned())].into()))
+        .await
+        .unwrap();
+
+    assert_eq!(volumes.get("v1").await.unwrap(), Some(before.clone()));
+    assert_eq!(before.status["size"], "1G");
+    assert_eq!(std::fs::read(state.join("volumes.json")).unwrap(), table);
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&mountpoint).join("file")).unwrap(),
+        "kept"
+    );
+    assert_eq!(volumes.list().await.unwrap().len(), 1);
+    // Still mounted: the mount made before the second Create holds it.
+    assert_eq!(
+        volumes.remove("v1").await.unwrap_err().message(),
+        Some("demo-volume: volume v1 is in use (1 mount)")
+    );
+    // And so after a restart.
+    serving.shutdown().await;
+    let (_serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
+    let volumes = VolumeDriverClient::from(client);
+    assert_eq!(volumes.get("v1").await.unwrap(), Some(before));
+}
+
 #[tokio::test]
 async fn a_damaged_volume_table_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
