@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: every benchmark, each figure beside its in-run baseline.
 //!
-//! Each benchmark is a `harness = false` bench target that prints human lines
+//! Each benchmark is a `harness = false` bench target of the `benches` crate
+//! (`benches/`, one file per topic) that prints human lines
 //! and one `BENCH {json}` line per figure, with `ours`, `baseline_value`,
 //! `ratio` and `target`; this collects them into one table (or JSON array).
 //! With `--interop`, the one benchmark run is the interop one (our client and
@@ -13,11 +14,16 @@ use serde_json::Value;
 use crate::ci::cargo;
 use crate::command::output;
 
-/// (package, bench target, features), in the order they run.
-const BENCHES: &[(&str, &str, &str)] = &[
-    ("plugin-discovery", "scan", ""),
-    // The metrics figures compare call metrics on and off in one run.
-    ("plugin-registry", "registry", "metrics"),
+/// The bench targets of the `benches` crate (one per topic), in the order
+/// they run.
+const BENCHES: &[&str] = &[
+    "scan",
+    "activation",
+    "calls",
+    "server",
+    "memory",
+    "instructions",
+    "metrics",
 ];
 
 pub(crate) fn run(root: &Path, quick: bool, json: bool, interop: bool) -> Result<(), String> {
@@ -29,20 +35,16 @@ pub(crate) fn run(root: &Path, quick: bool, json: bool, interop: bool) -> Result
         let out = crate::interop::bench(root, quick)?;
         collect(&out, "interop", json, &mut figures)?;
     } else {
-        for (package, bench, features) in BENCHES {
+        for bench in BENCHES {
             if !json {
-                println!("==> {package} / {bench}");
+                println!("==> benches / {bench}");
             }
-            let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench];
-            if !features.is_empty() {
-                args.extend(["--features", features]);
-            }
-            args.push("--");
+            let mut args = vec!["bench", "--locked", "-p", "benches", "--bench", bench, "--"];
             if quick {
                 args.push("--quick");
             }
             let out = output(root, cargo(&args))?;
-            collect(&out, &format!("{package}/{bench}"), json, &mut figures)?;
+            collect(&out, &format!("benches/{bench}"), json, &mut figures)?;
         }
     }
     table(&figures, json)

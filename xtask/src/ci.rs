@@ -263,6 +263,8 @@ fn docs_rs(root: &Path) -> Result<(), String> {
             "xtask",
             "--exclude",
             "interop",
+            "--exclude",
+            "benches",
             "--no-deps",
             "--all-features",
             "--locked",

@@ -25,17 +25,6 @@ pub(crate) fn run(root: &Path, seconds: u64) -> Result<(), String> {
     step(
         "memory soak",
         root,
-        cargo(&[
-            "bench",
-            "--locked",
-            "-p",
-            "plugin-registry",
-            "--bench",
-            "registry",
-            "--features",
-            "metrics",
-            "--",
-            "--memory-only",
-        ]),
+        cargo(&["bench", "--locked", "-p", "benches", "--bench", "memory"]),
     )
 }
