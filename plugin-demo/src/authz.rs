@@ -1,7 +1,7 @@
 //! `demo-authz`: an authorization plugin that allows every request but the
 //! deletion of `locked-` objects.
 
-use plugin_server::HandlerError;
+use plugin_subsystems::HandlerError;
 use plugin_subsystems::authz::{Authorizer, AuthzRequest, AuthzResponse};
 
 /// The message `demo-authz` denies a request with.

@@ -36,7 +36,7 @@ pub enum DemoError {
         /// The name.
         name: String,
         /// Why.
-        source: plugin_spec::SpecError,
+        source: plugin_subsystems::SpecError,
     },
 
     /// The demo CA, certificate or key cannot be made or written.
@@ -63,6 +63,6 @@ pub enum DemoError {
         /// The plugin.
         plugin: String,
         /// Why (boxed: it is large, and this error is returned often).
-        source: Box<plugin_server::ServerError>,
+        source: Box<plugin_subsystems::ServerError>,
     },
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
 
-use plugin_server::HandlerError;
+use plugin_subsystems::HandlerError;
 use plugin_subsystems::ipam::{
     IpamDriver, ReleaseAddressRequest, ReleasePoolRequest, RequestAddressRequest,
     RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,

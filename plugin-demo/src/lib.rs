@@ -17,9 +17,9 @@
 //!
 //! Each function builds a [`PluginServer`]; serve it with `serve_unix`,
 //! `serve_tcp`, `serve_tls` or `serve_managed`, or call it in memory, as a
-//! tower service. This crate is the plugin side only: it depends on
-//! plugin-subsystems (feature `server`), plugin-server and plugin-spec, never
-//! on the host's crates.
+//! tower service. This crate is the plugin side only, as a plugin author
+//! writes one: it depends on plugin-subsystems alone (features `server` and
+//! `tls`), never on the host's crates.
 //!
 //! ```
 //! use http_body_util::{BodyExt, Full};
@@ -74,9 +74,9 @@ mod volume;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use plugin_server::{HandlerError, PluginServer, Serving, TlsFiles};
-use plugin_spec::PluginName;
-use plugin_subsystems::PluginServerExt;
+use plugin_subsystems::{
+    HandlerError, PluginName, PluginServer, PluginServerExt, Serving, TlsFiles,
+};
 
 pub use crate::authz::DENIED as AUTHZ_DENIED;
 pub use crate::error::DemoError;
@@ -230,7 +230,7 @@ impl Served {
     pub fn start(plugin_dir: &Path, state: &Path, tls_dir: &Path) -> Result<Self, DemoError> {
         let tls = demo_tls(tls_dir)?;
         let socket = |name: &str| plugin_dir.join(format!("{name}.sock"));
-        let serve = |plugin: &str, served: Result<Serving, plugin_server::ServerError>| {
+        let serve = |plugin: &str, served: Result<Serving, plugin_subsystems::ServerError>| {
             served.map_err(|source| DemoError::Serve {
                 plugin: plugin.to_owned(),
                 source: Box::new(source),

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
-use plugin_server::{BoxError, HandlerError};
 use plugin_subsystems::logdriver::{
     self, FrameDecoder, LogDriver, LogEntry, LogStream, ReadLogsRequest, StartLoggingRequest,
     StopLoggingRequest,
 };
+use plugin_subsystems::{BoxError, HandlerError};
 use tokio::io::AsyncReadExt;
 use tokio::sync::broadcast;
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plugin_server::HandlerError;
+use plugin_subsystems::HandlerError;
 use plugin_subsystems::metrics::{METRICS_SOCKET, MetricsCollector};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -13,7 +13,7 @@
 use std::future::Future;
 
 use futures_util::TryStreamExt;
-use plugin_server::HandlerError;
+use plugin_subsystems::HandlerError;
 use plugin_subsystems::network::{
     CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest, DeleteEndpointRequest,
     DeleteNetworkRequest, InterfaceName, JoinRequest, JoinResponse, LeaveRequest, NetworkDriver,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use plugin_server::HandlerError;
+use plugin_subsystems::HandlerError;
 use plugin_subsystems::volume::{self, VolumeDriver};
 use serde::{Deserialize, Serialize};
 

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use futures_util::StreamExt;
 use plugin_client::{Client, ClientConfig};
-use plugin_server::{PluginServer, Serving};
 use plugin_subsystems::authz::{AuthzClient, AuthzRequest};
 use plugin_subsystems::logdriver::{self, Info, LogDriverClient, LogEntry, ReadConfig};
 use plugin_subsystems::volume::VolumeDriverClient;
+use plugin_subsystems::{PluginServer, Serving};
 
 use plugin_demo::{AUTHZ_DENIED, demo_authz, demo_log, demo_volume};
 
