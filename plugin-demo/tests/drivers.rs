@@ -68,26 +68,41 @@ async fn bad_volume_names_are_refused_naming_the_rule_and_nothing_is_made() {
     assert!(!dir.path().join("escape").exists());
 }
 
-#[tokio::test]
-async fn volumes_their_data_and_mounts_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let (serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
-    let volumes = VolumeDriverClient::from(client);
+/// demo-volume serving in `dir`, its state in `dir/state`.
+fn serve_volumes(dir: &Path) -> (Serving, VolumeDriverClient) {
+    let (serving, client) = serve(demo_volume(&dir.join("state")).unwrap(), dir);
+    (serving, VolumeDriverClient::from(client))
+}
+
+/// Makes volume v1 (size=1G), mounted by c1, its directory holding `file`
+/// ("kept"); its mountpoint.
+async fn mounted_v1(volumes: &VolumeDriverClient) -> String {
     volumes
         .create("v1", Some([("size".to_owned(), "1G".to_owned())].into()))
         .await
         .unwrap();
     let mountpoint = volumes.mount("v1", "c1").await.unwrap();
+    std::fs::write(Path::new(&mountpoint).join("file"), "kept").unwrap();
+    mountpoint
+}
+
+/// What removing v1 while c1 holds it answers.
+const V1_IN_USE: &str = "demo-volume: volume v1 is in use (1 mount)";
+
+#[tokio::test]
+async fn volumes_their_data_and_mounts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (serving, volumes) = serve_volumes(dir.path());
+    let mountpoint = mounted_v1(&volumes).await;
     assert_eq!(
         Path::new(&mountpoint),
-        std::fs::canonicalize(&state).unwrap().join("volumes/v1")
+        std::fs::canonicalize(dir.path().join("state"))
+            .unwrap()
+            .join("volumes/v1")
     );
-    std::fs::write(Path::new(&mountpoint).join("file"), "kept").unwrap();
     serving.shutdown().await;
 
-    let (_serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
-    let volumes = VolumeDriverClient::from(client);
+    let (_serving, volumes) = serve_volumes(dir.path());
     let listed = volumes.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, "v1");
@@ -98,10 +113,7 @@ async fn volumes_their_data_and_mounts_survive_a_restart() {
     );
     // The mount made before the restart still holds the volume.
     let err = volumes.remove("v1").await.unwrap_err();
-    assert_eq!(
-        err.message(),
-        Some("demo-volume: volume v1 is in use (1 mount)")
-    );
+    assert_eq!(err.message(), Some(V1_IN_USE));
     volumes.unmount("v1", "c1").await.unwrap();
     volumes.remove("v1").await.unwrap();
     assert!(!Path::new(&mountpoint).exists());
@@ -119,14 +131,8 @@ async fn volumes_their_data_and_mounts_survive_a_restart() {
 async fn creating_an_existing_volume_succeeds_and_keeps_it_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let (serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
-    let volumes = VolumeDriverClient::from(client);
-    volumes
-        .create("v1", Some([("size".to_owned(), "1G".to_owned())].into()))
-        .await
-        .unwrap();
-    let mountpoint = volumes.mount("v1", "c1").await.unwrap();
-    std::fs::write(Path::new(&mountpoint).join("file"), "kept").unwrap();
+    let (serving, volumes) = serve_volumes(dir.path());
+    let mountpoint = mounted_v1(&volumes).await;
     let before = volumes.get("v1").await.unwrap().unwrap();
     let table = std::fs::read(state.join("volumes.json")).unwrap();
 
@@ -147,12 +153,11 @@ async fn creating_an_existing_volume_succeeds_and_keeps_it_as_it_was() {
     // Still mounted: the mount made before the second Create holds it.
     assert_eq!(
         volumes.remove("v1").await.unwrap_err().message(),
-        Some("demo-volume: volume v1 is in use (1 mount)")
+        Some(V1_IN_USE)
     );
     // And so after a restart.
     serving.shutdown().await;
-    let (_serving, client) = serve(demo_volume(&state).unwrap(), dir.path());
-    let volumes = VolumeDriverClient::from(client);
+    let (_serving, volumes) = serve_volumes(dir.path());
     assert_eq!(volumes.get("v1").await.unwrap(), Some(before));
 }
 
