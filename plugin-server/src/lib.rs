@@ -75,7 +75,6 @@ mod listen;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
-mod relay;
 mod server;
 mod service;
 mod serving;

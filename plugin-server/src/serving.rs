@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use plugin_relay::Relayed;
 use plugin_spec::{Address, PluginSpec};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -26,7 +27,6 @@ use crate::error::ServerError;
 use crate::files::OwnedFile;
 use crate::handler::BoxError;
 use crate::handler::PeerCredentials;
-use crate::relay::Relayed;
 use crate::server::Inner;
 use crate::server::{BoxServerService, PluginServer, through};
 use crate::service::respond;
@@ -318,7 +318,7 @@ async fn accept_loop(
                         crate::metrics::OpenConnection::new(&app.labels)
                     };
                     // Relayed: hyper wakes a connection's task while it
-                    // runs, once a request (see `relay`).
+                    // runs, once a request (see the plugin-relay crate).
                     connections.spawn(async move {
                         Relayed::new(connection(conn, app, stop)).await;
                         drop(slot);

@@ -10,16 +10,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll, Wake, Waker};
-
-use futures_util::task::AtomicWaker;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::client::conn::http1;
+use plugin_relay::Relay;
 
 use crate::config::ConnectionInfo;
 use crate::connector::Conn;
@@ -37,10 +35,13 @@ pub(crate) struct Pooled {
     // Boxed: the connection's buffers and state are large, and a `Pooled`
     // moves in and out of the pool and into response bodies.
     connection: Option<Pin<Box<http1::Connection<Conn, RequestBody>>>>,
-    /// The waker the connection is polled with: it wakes the task using the
-    /// connection, and no task while it is idle.
-    relay: Arc<Relay>,
-    relay_waker: Waker,
+    /// What the connection is polled through: it wakes the task using the
+    /// connection, and no task while it is idle. The connection, the answer
+    /// and its body wake one another as they hand data over, all inside the
+    /// one task's poll; the relay takes those wake-ups by polling again,
+    /// rather than having tokio reschedule the task (a futile wake-up of
+    /// another worker thread, and often a thread hop, on every call).
+    relay: Relay,
     pub(crate) info: ConnectionInfo,
     /// Counted in `plugin_host_connections_open` while the connection lives.
     #[cfg(feature = "metrics")]
@@ -68,35 +69,6 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Forwards wake-ups to the task the connection is lent to, and none while it
-/// is idle. The connection, the answer and its body wake one another as they
-/// hand data over, all inside the one task's poll; a task woken while it runs
-/// is rescheduled behind the others and wakes another worker thread to take
-/// them, a futile wake-up and often a thread hop on every call. The relay
-/// notes those wake-ups instead, and the task polls again at once.
-#[derive(Default)]
-struct Relay {
-    task: AtomicWaker,
-    /// The task is polling the connection right now ...
-    busy: AtomicBool,
-    /// ... and was woken meanwhile.
-    missed: AtomicBool,
-}
-
-impl Wake for Relay {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.busy.load(Ordering::Acquire) {
-            self.missed.store(true, Ordering::Release);
-        } else {
-            self.task.wake();
-        }
-    }
-}
-
 impl Pooled {
     pub(crate) async fn handshake(
         conn: Conn,
@@ -104,12 +76,10 @@ impl Pooled {
         #[cfg(feature = "metrics")] plugin: &metrics::SharedString,
     ) -> hyper::Result<Self> {
         let (sender, connection) = http1::Builder::new().handshake(conn).await?;
-        let relay = Arc::new(Relay::default());
         Ok(Self {
             sender,
             connection: Some(Box::pin(connection)),
-            relay_waker: Waker::from(Arc::clone(&relay)),
-            relay,
+            relay: Relay::new(),
             info,
             #[cfg(feature = "metrics")]
             _open: OpenConnection::new(plugin),
@@ -125,33 +95,26 @@ impl Pooled {
         cx: &mut Context<'_>,
         mut what: impl FnMut(&mut http1::SendRequest<RequestBody>, &mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        self.relay.task.register(cx.waker());
-        let mut relayed = Context::from_waker(&self.relay_waker);
-        // Bounded: tokio's cooperative budget, once spent, answers every
-        // poll with a wake-up, which only the scheduler resets.
-        for _ in 0..4 {
-            self.relay.busy.store(true, Ordering::Release);
-            if let Some(connection) = &mut self.connection {
-                if let Poll::Ready(result) = connection.as_mut().poll(&mut relayed) {
-                    self.connection = None;
+        let Self {
+            sender,
+            connection,
+            relay,
+            info,
+            ..
+        } = self;
+        relay.poll(cx, |cx| {
+            if let Some(driven) = connection {
+                if let Poll::Ready(result) = driven.as_mut().poll(cx) {
+                    *connection = None;
                     if let Err(error) = result {
                         // A pending request receives the error itself; this
                         // is one the connection had no request to give to.
-                        tracing::debug!(connection = self.info.id(), "connection ended: {error}");
+                        tracing::debug!(connection = info.id(), "connection ended: {error}");
                     }
                 }
             }
-            let polled = what(&mut self.sender, &mut relayed);
-            self.relay.busy.store(false, Ordering::Release);
-            if polled.is_ready() {
-                return polled;
-            }
-            if !self.relay.missed.swap(false, Ordering::AcqRel) {
-                return Poll::Pending;
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+            what(sender, cx)
+        })
     }
 
     /// Waits until the connection takes a request.
@@ -214,7 +177,7 @@ impl Pool {
             return;
         }
         // Idle: nobody to wake.
-        drop(pooled.relay.task.take());
+        pooled.relay.forget_task();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.idle.len() >= self.max_idle {
             // Full: this one is closed (outside the lock).
