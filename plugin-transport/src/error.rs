@@ -30,7 +30,20 @@ pub enum TransportError {
         source: io::Error,
     },
 
-    /// Connecting (TCP connect and TLS handshake) took longer than the timeout.
+    /// The custom connector the transport was built with
+    /// ([`Transport::with_connector`](crate::Transport::with_connector))
+    /// could not open a connection; its error is the source, as it returned
+    /// it.
+    #[error("cannot connect to {target}: its connector failed")]
+    Connector {
+        /// The plugin.
+        target: Target,
+        /// The connector's error.
+        source: BoxError,
+    },
+
+    /// Connecting (TCP connect and TLS handshake, or the custom connector)
+    /// took longer than the timeout.
     #[error("connecting to {target} timed out after {after:?}")]
     ConnectTimeout {
         /// The plugin.
@@ -150,6 +163,7 @@ impl TransportError {
     pub fn target(&self) -> &Target {
         match self {
             Self::Connect { target, .. }
+            | Self::Connector { target, .. }
             | Self::ConnectTimeout { target, .. }
             | Self::TlsHandshake { target, .. }
             | Self::TlsFile { target, .. }
@@ -164,11 +178,15 @@ impl TransportError {
     }
 
     /// No byte of the request reached the plugin: the connection (or its TLS
-    /// handshake) failed. Retrying cannot repeat a side effect.
+    /// handshake, or a custom connector) failed. Retrying cannot repeat a
+    /// side effect.
     pub fn is_connect(&self) -> bool {
         matches!(
             self,
-            Self::Connect { .. } | Self::ConnectTimeout { .. } | Self::TlsHandshake { .. }
+            Self::Connect { .. }
+                | Self::Connector { .. }
+                | Self::ConnectTimeout { .. }
+                | Self::TlsHandshake { .. }
         )
     }
 

@@ -96,6 +96,7 @@ mod tls;
 mod transport;
 
 pub use body::ResponseBody;
+pub use connector::Connect;
 pub use config::{ConnectionInfo, DEFAULT_MAX_RESPONSE_BODY, ResponseBodyLimit, TransportConfig};
 pub use error::TransportError;
 pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::body::ResponseBody;
 use crate::config::{ResponseBodyLimit, TransportConfig};
-use crate::connector::{ConnectError, Connector};
+use crate::connector::{self, Connect, ConnectError, Connector};
 use crate::error::{BoxError, TransportError};
 use crate::pool::{Pool, Pooled, RequestBody};
 use crate::target::Target;
@@ -90,6 +90,63 @@ impl Transport {
     /// feature), [`TransportError::InvalidRequest`] (a host that cannot be sent in
     /// an HTTP request).
     pub fn for_spec(spec: &PluginSpec, config: &TransportConfig) -> Result<Self, TransportError> {
+        Self::new(spec, config, None)
+    }
+
+    /// A transport to the plugin `spec` describes, whose connections
+    /// `connector` opens: a vsock, an SSH tunnel, a socket in another mount
+    /// namespace, an in-memory duplex in a test. Everything else is as with
+    /// [`for_spec`](Self::for_spec): the pool, the HTTP/1.1 handling, the
+    /// connect timeout (which bounds the connector), the errors; for an
+    /// `https://` address the TLS handshake is still made over the
+    /// connector's stream, with the descriptor's `TLSConfig` (see
+    /// [`Connect`]). A connector that fails gives
+    /// [`TransportError::Connector`], which is
+    /// [`is_connect`](TransportError::is_connect).
+    ///
+    /// ```
+    /// use http_body_util::{BodyExt, Empty};
+    /// use plugin_transport::{PluginName, PluginSpec, Target, Transport, TransportConfig};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// // The descriptor's address is never dialled: the connector serves each
+    /// // connection from a plugin in this process, over an in-memory pipe.
+    /// let connector = tower::service_fn(|_target: Target| async {
+    ///     let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    ///     let answer = hyper::service::service_fn(|_request| async {
+    ///         Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+    ///             bytes::Bytes::from_static(b"{\"Implements\":[\"VolumeDriver\"]}"),
+    ///         )))
+    ///     });
+    ///     let io = hyper_util::rt::TokioIo::new(theirs);
+    ///     tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, answer));
+    ///     Ok::<_, std::io::Error>(ours)
+    /// });
+    /// let spec = PluginSpec::from_socket(PluginName::new("sshfs")?, "/nowhere/sshfs.sock")?;
+    /// let transport = Transport::with_connector(&spec, &TransportConfig::default(), connector)?;
+    /// let request = http::Request::post("/Plugin.Activate").body(Empty::<bytes::Bytes>::new())?;
+    /// let body = transport.oneshot(request).await?.into_body().collect().await?.to_bytes();
+    /// assert_eq!(body, "{\"Implements\":[\"VolumeDriver\"]}");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`for_spec`](Self::for_spec).
+    pub fn with_connector<C: Connect>(
+        spec: &PluginSpec,
+        config: &TransportConfig,
+        connector: C,
+    ) -> Result<Self, TransportError> {
+        Self::new(spec, config, Some(connector::custom(connector)))
+    }
+
+    fn new(
+        spec: &PluginSpec,
+        config: &TransportConfig,
+        custom: Option<connector::Custom>,
+    ) -> Result<Self, TransportError> {
         let target = Target::new(spec.name().clone(), spec.address().clone());
         let host = match spec.address() {
             Address::Unix(_) => http::HeaderValue::from_static(UNIX_HOST),
@@ -105,7 +162,7 @@ impl Transport {
                     })?
             }
         };
-        let connector = connector(&target, spec, config)?;
+        let connector = connector(&target, spec, config, custom)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 connector,
@@ -135,12 +192,18 @@ fn connector(
     target: &Target,
     spec: &PluginSpec,
     config: &TransportConfig,
+    custom: Option<connector::Custom>,
 ) -> Result<Connector, TransportError> {
     let tls = match spec.address() {
         Address::Tls(hp) => Some(crate::tls::setup(target, hp.host(), spec.tls())?),
         Address::Unix(_) | Address::Tcp(_) => None,
     };
-    Ok(Connector::new(target.clone(), config.connect_timeout, tls))
+    Ok(Connector::new(
+        target.clone(),
+        config.connect_timeout,
+        tls,
+        custom,
+    ))
 }
 
 #[cfg(not(feature = "tls"))]
@@ -148,13 +211,14 @@ fn connector(
     target: &Target,
     spec: &PluginSpec,
     config: &TransportConfig,
+    custom: Option<connector::Custom>,
 ) -> Result<Connector, TransportError> {
     if spec.address().is_tls() {
         return Err(TransportError::TlsUnavailable {
             target: target.clone(),
         });
     }
-    Ok(Connector::new(target.clone(), config.connect_timeout))
+    Ok(Connector::new(target.clone(), config.connect_timeout, custom))
 }
 
 /// The future a [`Transport`] returns.
@@ -257,7 +321,7 @@ impl Shared {
             .connector
             .connect()
             .await
-            .map_err(|e| connect_error(&self.target, &e))?;
+            .map_err(|e| connect_error(&self.target, e))?;
         Pooled::handshake(
             conn,
             info,
@@ -313,23 +377,21 @@ impl Shared {
 }
 
 /// Our error for a connection that could not be made.
-fn connect_error(target: &Target, error: &ConnectError) -> TransportError {
+fn connect_error(target: &Target, error: ConnectError) -> TransportError {
     let target = target.clone();
     match error {
         ConnectError::Io(e) => TransportError::Connect {
             target,
-            source: shared_io(e),
+            source: shared_io(&e),
         },
         ConnectError::Tls(e, reason) => TransportError::TlsHandshake {
             target,
-            reason: reason.clone(),
-            source: shared_io(e),
+            reason,
+            source: shared_io(&e),
         },
-        ConnectError::Timeout(after) => TransportError::ConnectTimeout {
-            target,
-            after: *after,
-        },
+        ConnectError::Timeout(after) => TransportError::ConnectTimeout { target, after },
         ConnectError::TlsUnavailable => TransportError::TlsUnavailable { target },
+        ConnectError::Custom(source) => TransportError::Connector { target, source },
     }
 }
 
