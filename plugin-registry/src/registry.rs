@@ -12,7 +12,7 @@ use http::{Request, Response};
 use plugin_client::{BoxError, Client, ClientConfig, RequestBody, RetryConfig};
 use plugin_discovery::{Discovery, DiscoveryError, Skipped, WatchEvent};
 use plugin_spec::{AsPluginName, PluginName, PluginSpec};
-use plugin_transport::{ResponseBody, Transport, TransportConfig};
+use plugin_transport::{Connect, ResponseBody, Transport, TransportConfig, TransportError};
 use tokio::sync::watch;
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
@@ -28,6 +28,9 @@ use crate::service::{BoxTransport, PluginService, Shared};
 type Outcome = Option<Result<Plugin, RegistryError>>;
 /// One [`RegistryBuilder::layer`]: wraps the stack so far.
 type LayerFn = Arc<dyn Fn(BoxTransport) -> BoxTransport + Send + Sync>;
+/// Builds a plugin's transport through the registry's connector.
+type ConnectorFn =
+    Arc<dyn Fn(&PluginSpec, &TransportConfig) -> Result<Transport, TransportError> + Send + Sync>;
 
 /// A caching registry of plugins, owned by the host (no globals). Cheap to
 /// clone; clones share everything.
@@ -79,6 +82,8 @@ struct Inner {
     call_metrics: bool,
     /// Tells `get` when nothing changed in the plugins' directories.
     sentinel: Arc<Sentinel>,
+    /// The connector every plugin's transport uses (`None`: the default).
+    connector: Option<ConnectorFn>,
 }
 
 /// The names the registry has told subscribers of.
@@ -124,6 +129,7 @@ pub struct RegistryBuilder {
     event_capacity: usize,
     probe: Option<HealthProbe>,
     call_metrics: bool,
+    connector: Option<ConnectorFn>,
 }
 
 impl fmt::Debug for RegistryBuilder {
@@ -137,6 +143,7 @@ impl fmt::Debug for RegistryBuilder {
             .field("event_capacity", &self.event_capacity)
             .field("probe", &self.probe)
             .field("call_metrics", &self.call_metrics)
+            .field("connector", &self.connector.is_some())
             .finish()
     }
 }
@@ -191,6 +198,28 @@ impl RegistryBuilder {
     #[must_use]
     pub fn transport_config(mut self, config: TransportConfig) -> Self {
         self.transport = config;
+        self
+    }
+
+    /// How every plugin's connections are opened: a tower service from the
+    /// plugin's [`Target`](plugin_transport::Target) to a byte stream (a
+    /// vsock to a plugin in a microVM, an SSH tunnel, a socket in another
+    /// mount namespace, an in-memory pipe in a test), instead of dialling
+    /// the descriptor's address. Used by every transport the registry makes:
+    /// each activation's and each health probe's. The pool, the HTTP
+    /// handling, the connect timeout and, for an `https://` address, TLS with
+    /// the descriptor's settings stay the transport's; see
+    /// [`Connect`] and [`Transport::with_connector`].
+    ///
+    /// Discovery still finds the plugins (their descriptors name them); the
+    /// connector decides where their bytes go. A connector's failure is a
+    /// connect error ([`ClientError::is_connect`](plugin_client::ClientError::is_connect)),
+    /// and marks the plugin stale as any connect failure does.
+    #[must_use]
+    pub fn connector<C: Connect>(mut self, connector: C) -> Self {
+        self.connector = Some(Arc::new(move |spec, config| {
+            Transport::with_connector(spec, config, connector.clone())
+        }));
         self
     }
 
@@ -253,6 +282,7 @@ impl RegistryBuilder {
                 probe: self.probe,
                 call_metrics: self.call_metrics,
                 sentinel: Arc::new(Sentinel::new()),
+                connector: self.connector,
             }),
         }
     }
@@ -286,6 +316,7 @@ impl Registry {
             event_capacity: 1024,
             probe: None,
             call_metrics: cfg!(feature = "metrics"),
+            connector: None,
         }
     }
 
@@ -667,7 +698,7 @@ impl Registry {
         };
         self.discovered(&spec);
         let files = FileCheck::new(&self.inner.sentinel, &spec);
-        let transport = Transport::for_spec(&spec, &self.inner.transport).map_err(|e| {
+        let transport = self.inner.transport(&spec, &self.inner.transport).map_err(|e| {
             RegistryError::Setup {
                 name: name.clone(),
                 source: Arc::new(e),
@@ -716,6 +747,20 @@ impl Registry {
         Ok(Plugin::new(
             spec, manifest, client, generation, shared, files, health,
         ))
+    }
+}
+
+impl Inner {
+    /// A transport to `spec`'s plugin, through the registry's connector.
+    fn transport(
+        &self,
+        spec: &PluginSpec,
+        config: &TransportConfig,
+    ) -> Result<Transport, TransportError> {
+        match &self.connector {
+            Some(connector) => connector(spec, config),
+            None => Transport::for_spec(spec, config),
+        }
     }
 }
 
@@ -797,7 +842,7 @@ async fn probing(registry: Weak<Inner>, plugin: Plugin, probe: HealthProbe) {
         // A new connection each time: an idle one says nothing of whether
         // the plugin still accepts.
         let config = inner.transport.clone().pool_max_idle(0);
-        match Transport::for_spec(plugin.spec(), &config) {
+        match inner.transport(plugin.spec(), &config) {
             Ok(transport) => Client::new(name.clone(), transport).with_config(
                 inner
                     .client

@@ -195,7 +195,8 @@ async fn accept_tcp(
     }
 }
 
-async fn serve<S>(stream: S, handler: Handler, seen: Arc<Mutex<Vec<Seen>>>)
+/// Serves one connection of any stream with `handler`, noting what it saw.
+pub async fn serve<S>(stream: S, handler: Handler, seen: Arc<Mutex<Vec<Seen>>>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
