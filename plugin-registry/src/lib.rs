@@ -56,6 +56,15 @@
 //!
 //! [observability]: https://github.com/docker-plugins-rs/docker-plugins/blob/main/docs/observability.md
 //!
+//! Plugins that are not at an address of this host (in microVMs reached over
+//! vsock, behind an SSH tunnel, in another mount namespace, in memory in a
+//! test) are still found by their descriptors and reached through
+//! [`RegistryBuilder::connector`]: one [`Connect`]or, a tower
+//! `Service<Target>` answering a byte stream, for every plugin the registry
+//! activates and probes; the pool, HTTP, TLS for `https://`, timeouts,
+//! retries and errors stay the same (`cargo run -p plugin-registry --example
+//! custom_connector`).
+//!
 //! Where it differs from Docker ([the registry][registry], [retries and
 //! timeouts][retries]): an unknown name is
 //! `NotFound` at once (Docker retries ~15 s); waiting is opt-in and driven by
@@ -103,6 +112,9 @@ mod record;
 mod registry;
 mod sentinel;
 mod service;
+
+// What a custom connector (`RegistryBuilder::connector`) is written against.
+pub use plugin_transport::{Connect, Target};
 
 pub use error::RegistryError;
 pub use events::{RegistryEvent, RegistryEvents, StaleReason};

@@ -698,12 +698,13 @@ impl Registry {
         };
         self.discovered(&spec);
         let files = FileCheck::new(&self.inner.sentinel, &spec);
-        let transport = self.inner.transport(&spec, &self.inner.transport).map_err(|e| {
-            RegistryError::Setup {
+        let transport = self
+            .inner
+            .transport(&spec, &self.inner.transport)
+            .map_err(|e| RegistryError::Setup {
                 name: name.clone(),
                 source: Arc::new(e),
-            }
-        })?;
+            })?;
         let shared = Arc::new(Shared::new(
             name.clone(),
             self.inner.events.clone(),

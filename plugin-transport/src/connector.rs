@@ -102,7 +102,8 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A custom connector, its types erased: one boxed future and one boxed
 /// stream per new connection, nothing per call.
-pub(crate) type Custom = Box<dyn Fn(Target) -> BoxFuture<'static, Result<BoxIo, BoxError>> + Send + Sync>;
+pub(crate) type Custom =
+    Box<dyn Fn(Target) -> BoxFuture<'static, Result<BoxIo, BoxError>> + Send + Sync>;
 
 /// `connector`, its types erased.
 pub(crate) fn custom<C: Connect>(connector: C) -> Custom {
@@ -245,7 +246,10 @@ impl Inner {
 
     /// The custom connector's stream, with TLS over it for an `https://`
     /// address. Boxed: the default connector's future does not carry it.
-    fn open_custom<'a>(&'a self, custom: &'a Custom) -> BoxFuture<'a, Result<Stream, ConnectError>> {
+    fn open_custom<'a>(
+        &'a self,
+        custom: &'a Custom,
+    ) -> BoxFuture<'a, Result<Stream, ConnectError>> {
         Box::pin(async move {
             let io = custom(self.target.clone())
                 .await
@@ -288,7 +292,6 @@ impl Inner {
                 ConnectError::Tls(Arc::new(e), reason)
             })
     }
-
 }
 
 async fn tcp(hp: &HostPort) -> Result<TcpStream, ConnectError> {

@@ -14,6 +14,14 @@
 //!   from `CertFile` + `KeyFile`; verification skipped only where the
 //!   descriptor says `InsecureSkipVerify`, with a warning on every connect.
 //!
+//! A plugin reached some other way (vsock to a microVM, an SSH tunnel, a
+//! socket in another mount namespace, an in-memory pipe in a test) keeps all
+//! of this: [`Transport::with_connector`] takes a [`Connect`]or, any tower
+//! `Service<Target>` answering a tokio byte stream, as hyper-util's client
+//! takes its `Connect`. TLS is still made over that stream for an `https://`
+//! address. The default connector costs nothing per call; a custom one costs
+//! a boxed future and a boxed stream per new connection.
+//!
 //! Keep-alive connections are pooled and shared by clones. A call drives its
 //! connection from its own task, with no connection task or channel between
 //! (one task wake-up per answer, as a raw socket has), and the response body
@@ -96,8 +104,8 @@ mod tls;
 mod transport;
 
 pub use body::ResponseBody;
-pub use connector::Connect;
 pub use config::{ConnectionInfo, DEFAULT_MAX_RESPONSE_BODY, ResponseBodyLimit, TransportConfig};
+pub use connector::Connect;
 pub use error::TransportError;
 pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};
 pub use target::Target;

@@ -218,7 +218,11 @@ fn connector(
             target: target.clone(),
         });
     }
-    Ok(Connector::new(target.clone(), config.connect_timeout, custom))
+    Ok(Connector::new(
+        target.clone(),
+        config.connect_timeout,
+        custom,
+    ))
 }
 
 /// The future a [`Transport`] returns.

@@ -46,11 +46,8 @@ async fn a_connector_over_an_in_memory_pipe_carries_the_calls_and_its_connection
     let targets = Arc::new(Mutex::new(Vec::new()));
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let connector = {
-        let (opened, targets, seen) = (
-            Arc::clone(&opened),
-            Arc::clone(&targets),
-            Arc::clone(&seen),
-        );
+        let (opened, targets, seen) =
+            (Arc::clone(&opened), Arc::clone(&targets), Arc::clone(&seen));
         tower::service_fn(move |target: Target| {
             opened.fetch_add(1, Ordering::SeqCst);
             targets.lock().unwrap().push(target);
@@ -98,15 +95,30 @@ async fn a_connector_reaches_a_socket_other_than_the_descriptors_address() {
     let transport =
         Transport::with_connector(&spec, &TransportConfig::default(), connector).unwrap();
 
-    assert_eq!(call(&transport, "/A", "one").await.unwrap(), (200, "one".into()));
-    assert_eq!(call(&transport, "/B", "two").await.unwrap(), (200, "two".into()));
+    assert_eq!(
+        call(&transport, "/A", "one").await.unwrap(),
+        (200, "one".into())
+    );
+    assert_eq!(
+        call(&transport, "/B", "two").await.unwrap(),
+        (200, "two".into())
+    );
 
     assert_eq!(opened.load(Ordering::SeqCst), 1);
-    assert_eq!(server.connections(), 1, "the second call reused the first's connection");
+    assert_eq!(
+        server.connections(),
+        1,
+        "the second call reused the first's connection"
+    );
     assert_eq!(server.seen().len(), 2);
     // Without the connector, the descriptor's address is refused.
     let direct = Transport::for_spec(&spec, &TransportConfig::default()).unwrap();
-    assert!(call(&direct, "/A", "").await.unwrap_err().is_nothing_listening());
+    assert!(
+        call(&direct, "/A", "")
+            .await
+            .unwrap_err()
+            .is_nothing_listening()
+    );
 }
 
 /// A connector's own error type.
@@ -125,7 +137,8 @@ impl std::error::Error for Refused {}
 async fn a_failing_connector_is_a_connect_error_that_names_the_plugin_and_keeps_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let spec = nowhere(&dir);
-    let connector = tower::service_fn(|_: Target| async { Err::<tokio::io::DuplexStream, _>(Refused) });
+    let connector =
+        tower::service_fn(|_: Target| async { Err::<tokio::io::DuplexStream, _>(Refused) });
     let transport =
         Transport::with_connector(&spec, &TransportConfig::default(), connector).unwrap();
 
@@ -163,7 +176,10 @@ async fn a_connector_that_never_answers_is_bounded_by_the_connect_timeout() {
 
     let err = call(&transport, "/Plugin.Activate", "").await.unwrap_err();
 
-    assert!(matches!(err, TransportError::ConnectTimeout { after, .. } if after == Duration::from_millis(50)), "{err:?}");
+    assert!(
+        matches!(err, TransportError::ConnectTimeout { after, .. } if after == Duration::from_millis(50)),
+        "{err:?}"
+    );
     assert!(err.is_connect() && err.is_timeout());
 }
 
@@ -192,16 +208,24 @@ async fn tls_plugin(ca: &certs::Ca) -> (support::Server, u16) {
 async fn an_https_plugin_gets_tls_over_the_connectors_stream_verified_as_its_descriptor_says() {
     let ca = certs::Ca::new("test CA");
     let (server, port) = tls_plugin(&ca).await;
-    let connector = tower::service_fn(move |_: Target| {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-    });
+    let connector =
+        tower::service_fn(move |_: Target| tokio::net::TcpStream::connect(("127.0.0.1", port)));
     let transport =
         Transport::with_connector(&server.spec, &TransportConfig::default(), connector).unwrap();
 
-    assert_eq!(call(&transport, "/A", "one").await.unwrap(), (200, "one".into()));
-    assert_eq!(call(&transport, "/B", "two").await.unwrap(), (200, "two".into()));
+    assert_eq!(
+        call(&transport, "/A", "one").await.unwrap(),
+        (200, "one".into())
+    );
+    assert_eq!(
+        call(&transport, "/B", "two").await.unwrap(),
+        (200, "two".into())
+    );
     assert_eq!(server.connections(), 1);
-    assert_eq!(server.seen()[0].headers["host"], format!("plugin.test:{port}"));
+    assert_eq!(
+        server.seen()[0].headers["host"],
+        format!("plugin.test:{port}")
+    );
 }
 
 #[tokio::test]
@@ -222,7 +246,13 @@ async fn an_https_plugin_behind_a_connector_is_never_spoken_to_in_plain_http() {
 
     let err = call(&transport, "/A", "one").await.unwrap_err();
 
-    assert!(matches!(err, TransportError::TlsHandshake { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::TlsHandshake { .. }),
+        "{err:?}"
+    );
     assert!(err.is_connect() && err.is_tls());
-    assert!(plain.seen().is_empty(), "no request reached the plain server");
+    assert!(
+        plain.seen().is_empty(),
+        "no request reached the plain server"
+    );
 }

@@ -190,6 +190,18 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     // plugin-spec returns warnings; logging them is the caller's.
     ("plugin-spec", &[], &["tracing"]),
+    // The relay waker both sides share is std only: no runtime, no crate of ours.
+    (
+        "plugin-relay",
+        &[],
+        &[
+            "tokio",
+            "futures-core",
+            "futures-util",
+            "hyper",
+            "plugin-spec",
+        ],
+    ),
     // Both sides without `tls`: no rustls.
     (
         "plugin-subsystems",

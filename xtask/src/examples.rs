@@ -1,7 +1,7 @@
 //! The newcomer paths, run as a user runs them (part of `cargo xtask ci`):
 //! `dir_volume` serving in a temporary directory, `host` using it through the
-//! registry and then failing once it is gone, `layered`, and `prometheus`
-//! scraped once.
+//! registry and then failing once it is gone, `layered`, `custom_connector`,
+//! and `prometheus` scraped once.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -27,7 +27,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             "plugin-registry/metrics",
         ]),
     )?;
-    println!("==> examples: dir_volume, host, layered, prometheus");
+    println!("==> examples: dir_volume, host, layered, custom_connector, prometheus");
     let started = Instant::now();
     let bin = crate::interop::target_dir(root)?.join("debug/examples");
     let tmp = tempfile::tempdir().map_err(|e| format!("examples: no temp dir: {e}"))?;
@@ -150,6 +150,23 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         out.status.success(),
         format!(
             "layered: {}\n{said}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    print!("{said}");
+
+    // A registry whose plugins are reached through a connector of its own.
+    let mut custom = Command::new(bin.join("custom_connector"));
+    let out = custom
+        .output()
+        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&custom)))?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    expect(
+        out.status.success()
+            && said.ends_with("3 calls answered over 1 connection(s) the connector opened\n"),
+        format!(
+            "custom_connector: {}\n{said}{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ),
