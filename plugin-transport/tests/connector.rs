@@ -38,6 +38,16 @@ async fn connection_of(transport: &Transport) -> u64 {
     id
 }
 
+/// Two calls, each answered with its own body.
+async fn two_calls_answered(transport: &Transport) {
+    for body in ["one", "two"] {
+        assert_eq!(
+            call(transport, "/Echo.Echo", body).await.unwrap(),
+            (200, body.into())
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_connector_over_an_in_memory_pipe_carries_the_calls_and_its_connections_are_pooled() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,14 +105,7 @@ async fn a_connector_reaches_a_socket_other_than_the_descriptors_address() {
     let transport =
         Transport::with_connector(&spec, &TransportConfig::default(), connector).unwrap();
 
-    assert_eq!(
-        call(&transport, "/A", "one").await.unwrap(),
-        (200, "one".into())
-    );
-    assert_eq!(
-        call(&transport, "/B", "two").await.unwrap(),
-        (200, "two".into())
-    );
+    two_calls_answered(&transport).await;
 
     assert_eq!(opened.load(Ordering::SeqCst), 1);
     assert_eq!(
@@ -213,14 +216,7 @@ async fn an_https_plugin_gets_tls_over_the_connectors_stream_verified_as_its_des
     let transport =
         Transport::with_connector(&server.spec, &TransportConfig::default(), connector).unwrap();
 
-    assert_eq!(
-        call(&transport, "/A", "one").await.unwrap(),
-        (200, "one".into())
-    );
-    assert_eq!(
-        call(&transport, "/B", "two").await.unwrap(),
-        (200, "two".into())
-    );
+    two_calls_answered(&transport).await;
     assert_eq!(server.connections(), 1);
     assert_eq!(
         server.seen()[0].headers["host"],

@@ -141,37 +141,11 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     )?;
     print!("host on a stale socket:\n{error}");
 
-    let mut layered = Command::new(bin.join("layered"));
-    let out = layered
-        .output()
-        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&layered)))?;
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    expect(
-        out.status.success(),
-        format!(
-            "layered: {}\n{said}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )?;
-    print!("{said}");
-
+    run_example(&bin, "layered", |_| true)?;
     // A registry whose plugins are reached through a connector of its own.
-    let mut custom = Command::new(bin.join("custom_connector"));
-    let out = custom
-        .output()
-        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&custom)))?;
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    expect(
-        out.status.success()
-            && said.ends_with("3 calls answered over 1 connection(s) the connector opened\n"),
-        format!(
-            "custom_connector: {}\n{said}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )?;
-    print!("{said}");
+    run_example(&bin, "custom_connector", |said| {
+        said.ends_with("3 calls answered over 1 connection(s) the connector opened\n")
+    })?;
 
     // A host's plugin metrics, scraped once as Prometheus scrapes them.
     let mut prometheus = Command::new(bin.join("prometheus"));
@@ -203,6 +177,26 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         "<== examples: ok in {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Runs the example `name`, which must succeed and say what `said_ok`
+/// accepts; prints what it said.
+fn run_example(bin: &Path, name: &str, said_ok: impl Fn(&str) -> bool) -> Result<(), String> {
+    let mut example = Command::new(bin.join(name));
+    let out = example
+        .output()
+        .map_err(|e| format!("examples: cannot start `{}`: {e}", describe(&example)))?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    expect(
+        out.status.success() && said_ok(&said),
+        format!(
+            "{name}: {}\n{said}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    print!("{said}");
     Ok(())
 }
 
