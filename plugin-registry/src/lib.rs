@@ -113,9 +113,6 @@ mod registry;
 mod sentinel;
 mod service;
 
-// What a custom connector (`RegistryBuilder::connector`) is written against.
-pub use plugin_transport::{Connect, Target};
-
 pub use error::RegistryError;
 pub use events::{RegistryEvent, RegistryEvents, StaleReason};
 pub use health::{Health, HealthProbe};
@@ -127,7 +124,7 @@ pub use plugin_client::{
 };
 pub use plugin_discovery::{Discovery, DiscoveryBuilder, DiscoveryError, SkipReason, Skipped};
 pub use plugin_spec::{AsPluginName, PluginName, PluginSpec, SpecError};
-pub use plugin_transport::{ResponseBody, TransportConfig, TransportError};
+pub use plugin_transport::{Connect, ResponseBody, Target, TransportConfig, TransportError};
 pub use registry::{GetAll, Registry, RegistryBuilder};
 pub use service::{BoxTransport, PluginBody, PluginFuture, PluginService};
 

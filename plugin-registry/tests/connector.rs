@@ -120,7 +120,7 @@ async fn a_failing_connector_is_a_connect_error_of_the_activation() {
     });
     let registry = Registry::builder(dir.discovery())
         .client_config(
-            plugin_registry::ClientConfig::default().retry(plugin_registry::RetryPolicy::none()),
+            plugin_registry::ClientConfig::default().retry(plugin_registry::RetryConfig::none()),
         )
         .connector(connector)
         .build();
