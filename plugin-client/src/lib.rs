@@ -82,7 +82,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error that says to turn the feature on. |
 //! | `metrics` | off | `metrics::CallMetricsLayer`: calls by plugin, method and outcome, and their durations, through the [`metrics`](https://docs.rs/metrics) facade; and the transport's open-connection gauge. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -73,7 +73,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error that says to turn the feature on. |
 //! | `metrics` | off | the `metrics` module: every call, activation, stale mark, re-activation, probe and open connection recorded through the [`metrics`](https://docs.rs/metrics) facade, per plugin. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

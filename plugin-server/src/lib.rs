@@ -49,7 +49,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
+//! | `tls` | off | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
 //! | `metrics` | off | the `metrics` module: requests by method and status, their durations, open connections and the connection limit, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

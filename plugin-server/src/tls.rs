@@ -90,22 +90,22 @@ pub(crate) fn acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, Se
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| file_error("private key", &files.key, e.to_string()))?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
-    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-    .map_err(|e| ServerError::Tls {
-        reason: e.to_string(),
-    })?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .map_err(|e| {
-        file_error(
-            "private key",
-            &files.key,
-            format!(
-                "it does not go with {} or is not a supported key: {e}",
-                files.cert.display()
-            ),
-        )
-    })?;
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ServerError::Tls {
+            reason: e.to_string(),
+        })?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| {
+            file_error(
+                "private key",
+                &files.key,
+                format!(
+                    "it does not go with {} or is not a supported key: {e}",
+                    files.cert.display()
+                ),
+            )
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

@@ -96,7 +96,7 @@
 //! | --- | --- | --- |
 //! | `client` | on | The typed host clients (`volume::VolumeDriverClient`, `network::NetworkDriverClient`, ...) over plugin-client, applying the engine's error-field rules. |
 //! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...), [`PluginServerExt`], which mounts them on a [`PluginServer`], and plugin-server's serving API re-exported ([`PluginServer`], [`HandlerError`], [`Serving`] ...). |
-//! | `tls` | on | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client with no rustls. |
+//! | `tls` | off | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client alone. |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

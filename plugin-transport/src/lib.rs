@@ -8,7 +8,7 @@
 //!
 //! - unix sockets, with `Host: plugin.moby.localhost` as Docker sends;
 //! - TCP, with `TCP_NODELAY`;
-//! - TLS (feature `tls`, on by default): rustls with the ring provider, TLS 1.2
+//! - TLS (feature `tls`, off by default): rustls with the ring provider, TLS 1.2
 //!   at least, the server verified against the system roots plus the
 //!   descriptor's `CAFile`, by host name or IP address; a client certificate
 //!   from `CertFile` + `KeyFile`; verification skipped only where the
@@ -67,7 +67,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and making a transport for an `https://` plugin fails with [`TransportError::TlsUnavailable`], which says to turn the feature on. |
 //! | `metrics` | off | `CONNECTIONS_OPEN`, a gauge of each plugin's open connections, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -18,11 +18,17 @@ const ENABLE: &str = "an https:// plugin needs TLS, which this build leaves out:
 #[test]
 fn an_https_spec_file_says_to_turn_on_tls() {
     let name = PluginName::new("vault").unwrap();
-    let spec =
-        PluginSpec::from_spec_text(name, "https://127.0.0.1:9443\n", "/etc/docker/plugins/vault.spec")
-            .unwrap();
+    let spec = PluginSpec::from_spec_text(
+        name,
+        "https://127.0.0.1:9443\n",
+        "/etc/docker/plugins/vault.spec",
+    )
+    .unwrap();
     let err = refused(&spec);
-    assert!(matches!(err, TransportError::TlsUnavailable { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::TlsUnavailable { .. }),
+        "{err:?}"
+    );
     assert!(err.is_tls() && !err.is_connect(), "{err:?}");
     assert_eq!(err.target().name().as_str(), "vault");
     let message = err.to_string();
@@ -33,7 +39,8 @@ fn an_https_spec_file_says_to_turn_on_tls() {
 #[test]
 fn a_json_descriptor_with_a_tls_config_says_to_turn_on_tls() {
     let name = PluginName::new("vault").unwrap();
-    let json = r#"{"Addr": "https://plugins.example:9443", "TLSConfig": {"CAFile": "/etc/vault/ca.pem"}}"#;
+    let json =
+        r#"{"Addr": "https://plugins.example:9443", "TLSConfig": {"CAFile": "/etc/vault/ca.pem"}}"#;
     let spec = PluginSpec::from_json_text(name, json, "/etc/docker/plugins/vault.json").unwrap();
     assert!(refused(&spec).to_string().ends_with(ENABLE));
 }
