@@ -95,7 +95,7 @@
 //! | --- | --- |
 //! | `http` 1 | the [`Client`] calls through any service of `http::Request<RequestBody>` answering `http::Response`; status codes in errors are `http::StatusCode` |
 //! | `http-body` 1, `bytes` 1 | response bodies are any `http_body::Body` of `bytes::Bytes`; streamed answers yield `Bytes` |
-//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | the client's service is a `tower::Service`; [`Retry`] is a `tower::retry::Policy`; `metrics::CallMetricsLayer` is a `tower::Layer` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | the client's service is a `tower::Service`; [`RetryPolicy`] is a `tower::retry::Policy`; `metrics::CallMetricsLayer` is a `tower::Layer` |
 //! | `futures-core` 0.3 | streamed answers are a `futures_core::Stream` |
 //! | `serde` 1 | typed calls take any `Serialize` and answer any `DeserializeOwned` |
 //! | `metrics` 0.24 | no type; with feature `metrics` calls reach the recorder installed through `metrics` 0.24, and no other |

@@ -85,7 +85,7 @@
 //! | crate | where it shows |
 //! | --- | --- |
 //! | `http` 1, `http-body` 1 | a [`PluginService`] takes an `http::Request` and answers an `http::Response` whose body is an `http_body::Body` |
-//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`RegistryBuilder::layer`] takes a `tower::Layer`; a [`PluginService`] is a `tower::Service`; errors box as `tower::BoxError` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`RegistryBuilder::layer`] takes a `tower::Layer`; a [`PluginService`] is a `tower::Service`; [`BoxTransport`] is a `tower::util::BoxCloneSyncService`; errors box as `tower::BoxError` |
 //! | `futures-core` 0.3 | [`RegistryEvents`] streams as a `futures_core::Stream` |
 //! | `tokio` 1 | no type, but the registry runs on tokio: its watch and health probes are tokio tasks |
 //! | `metrics` 0.24 | no type; with feature `metrics` figures reach the recorder installed through `metrics` 0.24, and no other |

@@ -62,7 +62,7 @@
 //! | --- | --- |
 //! | `http` 1 | handlers and layers see `http::Request`, `http::Response`, `http::StatusCode` and `http::HeaderMap` |
 //! | `http-body` 1, `bytes` 1 | [`RequestBody`] and [`ResponseBody`] are `http_body::Body`s of `bytes::Bytes`; raw handlers answer `Bytes` |
-//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`PluginServer`] is a `tower::Service`; [`PluginServer::layer`] takes a `tower::Layer`; [`Stack`] is a `tower::util::BoxCloneSyncService` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`PluginServer`] is a `tower::Service`; [`PluginServer::layer`] takes a `tower::Layer`; [`BoxServerService`] is a `tower::util::BoxCloneSyncService` |
 //! | `serde` 1 | typed handlers take any `DeserializeOwned` and answer any `Serialize` |
 //! | `futures-core` 0.3 | streaming handlers answer a `futures_core::Stream` of `bytes::Bytes` |
 //! | `tokio` 1 | no type, but every `serve_*` runs on the tokio runtime it is called from |

@@ -110,6 +110,7 @@
 //! | `prost` 0.14 | the LogDriver's `logdriver::LogEntry` is a `prost::Message` |
 //! | `bytes` 1, `futures-core` 0.3 | LogDriver framing writes into `bytes::BytesMut` and decodes a `futures_core::Stream` of `bytes::Bytes` |
 //! | `tower` 0.5 | errors box as `tower::BoxError`; the `client` side calls through plugin-client's services |
+//! | plugin-server's | with `server`, plugin-server's serving API is re-exported here, and with it the public dependencies its docs list (`http`, `http-body`, `bytes`, `tower`, `serde`) |
 //!
 //! None of them is re-exported: name them through your own dependency, at the same major version.
 
