@@ -82,8 +82,25 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins, through plugin-transport's `tls` feature. Without it, calling an `https://` plugin fails with a transport error that says to turn the feature on. |
 //! | `metrics` | off | `metrics::CallMetricsLayer`: calls by plugin, method and outcome, and their durations, through the [`metrics`](https://docs.rs/metrics) facade; and the transport's open-connection gauge. |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `http` 1 | the [`Client`] calls through any service of `http::Request<RequestBody>` answering `http::Response`; status codes in errors are `http::StatusCode` |
+//! | `http-body` 1, `bytes` 1 | response bodies are any `http_body::Body` of `bytes::Bytes`; streamed answers yield `Bytes` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | the client's service is a `tower::Service`; [`RetryPolicy`] is a `tower::retry::Policy`; `metrics::CallMetricsLayer` is a `tower::Layer` |
+//! | `futures-core` 0.3 | streamed answers are a `futures_core::Stream` |
+//! | `serde` 1 | typed calls take any `Serialize` and answer any `DeserializeOwned` |
+//! | `metrics` 0.24 | no type; with feature `metrics` calls reach the recorder installed through `metrics` 0.24, and no other |
+//!
+//! Only `BoxError` is re-exported, and it is `tower::BoxError`, an alias of `Box<dyn Error + Send + Sync>`, so it ties to no version. The others are not re-exported: name them through your own dependency, at the same major version.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

@@ -187,6 +187,7 @@ async fn an_answer_over_the_limit_is_body_too_large_and_a_broken_one_transport()
     );
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test(flavor = "current_thread")]
 async fn a_tls_failure_is_tls() {
     let recorder = Recorder::new();

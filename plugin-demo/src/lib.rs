@@ -46,6 +46,12 @@
 //! `cargo run -p pluginctl -- demo` serves them all in a temporary directory
 //! and calls each; `pluginctl demo serve --dir DIR` serves them until
 //! stopped.
+//!
+//! # Public dependencies
+//!
+//! No third-party type appears in this crate's public API: its functions
+//! hand back plugin-server's `PluginServer`, `Serving` and `TlsFiles`, whose
+//! own public dependencies plugin-server's docs list.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

@@ -45,6 +45,19 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `watch` | on | `Discovery::watch`, [`Watch`], [`WatchEvent`] and [`WatchOptions`]: a stream of added, removed and changed plugins, from file-system events (the `notify` crate) on tokio. Without it the crate has no async dependency. |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `futures-core` 0.3 | [`Watch`] is a `futures_core::Stream` (feature `watch`) |
+//! | `tokio` 1 | no type, but `Discovery::watch` runs on the tokio runtime it is called from |
+//!
+//! None of them is re-exported: name them through your own dependency, at the same major version.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

@@ -60,6 +60,19 @@
 //! (`RUSTFLAGS="-C target-feature=+crt-static"`) the rootfs holds the one
 //! file (and the socket directory and `/tmp`), and a binary linked against
 //! glibc gets the loader and each library it loads, once each.
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `serde` 1 | the `config.json` types implement `Serialize` and `Deserialize` |
+//!
+//! It is not re-exported: name it through your own dependency, at the same major
+//! version. (goblin, which the packager reads ELF files with, shows in no signature.)
 
 // Library code never panics on input and never prints: only pluginctl and xtask
 // print. (Set here rather than workspace-wide, so tests, examples and benches

@@ -82,8 +82,24 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins, through plugin-client's `tls` feature. Without it, activating an `https://` plugin fails with a transport error that says to turn the feature on. |
 //! | `metrics` | off | the `metrics` module: every call, activation, stale mark, re-activation, probe and open connection recorded through the [`metrics`](https://docs.rs/metrics) facade, per plugin. |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `http` 1, `http-body` 1 | a [`PluginService`] takes an `http::Request` and answers an `http::Response` whose body is an `http_body::Body` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`RegistryBuilder::layer`] takes a `tower::Layer`; a [`PluginService`] is a `tower::Service`; [`BoxTransport`] is a `tower::util::BoxCloneSyncService`; errors box as `tower::BoxError` |
+//! | `futures-core` 0.3 | [`RegistryEvents`] streams as a `futures_core::Stream` |
+//! | `tokio` 1 | no type, but the registry runs on tokio: its watch and health probes are tokio tasks |
+//! | `metrics` 0.24 | no type; with feature `metrics` figures reach the recorder installed through `metrics` 0.24, and no other |
+//!
+//! None of them is re-exported: name them through your own dependency, at the same major version. Our own crates' types that a host needs are re-exported here.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

@@ -49,10 +49,36 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
+//! | `tls` | off | [`PluginServer::serve_tls`] and [`TlsFiles`]: serving over TLS with rustls (ring provider) and tokio-rustls. |
 //! | `metrics` | off | the `metrics` module: requests by method and status, their durations, open connections and the connection limit, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `http` 1 | handlers and layers see `http::Request`, `http::Response`, `http::StatusCode` and `http::HeaderMap` |
+//! | `http-body` 1, `bytes` 1 | [`RequestBody`] and [`ResponseBody`] are `http_body::Body`s of `bytes::Bytes`; raw handlers answer `Bytes` |
+//! | `tower` 0.5 (`tower-service` 0.3, `tower-layer` 0.3) | [`PluginServer`] is a `tower::Service`; [`PluginServer::layer`] takes a `tower::Layer`; [`BoxServerService`] is a `tower::util::BoxCloneSyncService` |
+//! | `serde` 1 | typed handlers take any `DeserializeOwned` and answer any `Serialize` |
+//! | `futures-core` 0.3 | streaming handlers answer a `futures_core::Stream` of `bytes::Bytes` |
+//! | `tokio` 1 | no type, but every `serve_*` runs on the tokio runtime it is called from |
+//! | `metrics` 0.24 | no type; with feature `metrics` figures reach the recorder installed through `metrics` 0.24, and no other |
+//!
+//! Only `BoxError` is re-exported, and it is `tower::BoxError`, an alias of `Box<dyn Error + Send + Sync>`, so it ties to no version. The others are not re-exported: name them through your own dependency, at the same major version.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without `tls`, the TLS items the docs above name are not built: link them to
+// docs.rs, which documents every feature.
+#![cfg_attr(
+    not(feature = "tls"),
+    doc = "",
+    doc = "[`PluginServer::serve_tls`]: https://docs.rs/plugin-server/0.1/plugin_server/struct.PluginServer.html#method.serve_tls",
+    doc = "[`TlsFiles`]: https://docs.rs/plugin-server/0.1/plugin_server/struct.TlsFiles.html"
+)]
 // Library code never panics on input and never prints: only pluginctl and xtask
 // print. (Set here rather than workspace-wide, so tests, examples and benches
 // need no exemptions.)

@@ -43,7 +43,7 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// A plugin: its name, the subsystems it implements (its `Plugin.Activate`
 /// answer) and a handler per method. Cheap to clone; serve it on as many
 /// listeners as you like ([`serve_unix`](Self::serve_unix),
-/// [`serve_tcp`](Self::serve_tcp), [`serve_tls`](Self::serve_tls),
+/// [`serve_tcp`](Self::serve_tcp), [`serve_tls`],
 /// [`serve_systemd`](Self::serve_systemd)).
 ///
 /// ```
@@ -79,6 +79,13 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// A connection that has sent nothing yet holds no HTTP buffers: hyper's are
 /// made when its first bytes arrive.
 #[derive(Clone)]
+// `serve_tls` exists with feature `tls` only; without it, docs.rs has it.
+#[cfg_attr(feature = "tls", doc = "", doc = "[`serve_tls`]: Self::serve_tls")]
+#[cfg_attr(
+    not(feature = "tls"),
+    doc = "",
+    doc = "[`serve_tls`]: https://docs.rs/plugin-server/0.1/plugin_server/struct.PluginServer.html#method.serve_tls"
+)]
 pub struct PluginServer {
     pub(crate) inner: Arc<Inner>,
     /// The layered stack, made once on first use (not in `Inner`, which the

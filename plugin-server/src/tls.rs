@@ -63,6 +63,18 @@ fn file_error(what: &'static str, file: &Path, reason: String) -> ServerError {
     }
 }
 
+/// rustls's *ring* provider, which [`serve_tls`](crate::PluginServer::serve_tls) uses.
+///
+/// rustls 0.23.48 deprecates `ring::default_provider` because *ring* has no
+/// post-quantum key exchange; rustls keeps *ring* as a first-party provider
+/// (the `rustls-ring` crate from 0.24 on), and it stays our choice for its
+/// lighter build. The `allow` is scoped to this one call so that any other
+/// deprecation still fails the build.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// A TLS acceptor for `files`: TLS 1.2 or 1.3, ring, ALPN `http/1.1`.
 pub(crate) fn acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
@@ -77,25 +89,23 @@ pub(crate) fn acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, Se
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| file_error("private key", &files.key, e.to_string()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-    .map_err(|e| ServerError::Tls {
-        reason: e.to_string(),
-    })?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .map_err(|e| {
-        file_error(
-            "private key",
-            &files.key,
-            format!(
-                "it does not go with {} or is not a supported key: {e}",
-                files.cert.display()
-            ),
-        )
-    })?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ServerError::Tls {
+            reason: e.to_string(),
+        })?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| {
+            file_error(
+                "private key",
+                &files.key,
+                format!(
+                    "it does not go with {} or is not a supported key: {e}",
+                    files.cert.display()
+                ),
+            )
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

@@ -3,10 +3,13 @@
 
 mod support;
 
+#[cfg(feature = "tls")]
 use plugin_test_support::certs::CertFiles;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use plugin_server::{ServerError, TlsFiles, UnixOptions};
+#[cfg(feature = "tls")]
+use plugin_server::TlsFiles;
+use plugin_server::{ServerError, UnixOptions};
 use plugin_transport::{Transport, TransportConfig};
 use support::{Dir, docker_request, exchange, test_server, wire};
 use tower::ServiceExt;
@@ -194,11 +197,13 @@ async fn tcp_on_ipv6_writes_a_bracketed_address() {
     );
 }
 
+#[cfg(feature = "tls")]
 fn tls_files(dir: &Dir) -> (TlsFiles, std::path::PathBuf) {
     let files = CertFiles::write(dir.0.path(), &["localhost", "127.0.0.1"]);
     (TlsFiles::new(files.cert, files.key), files.ca)
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn tls_with_a_ca_writes_a_json_descriptor_hosts_can_verify() {
     let dir = Dir::new();
@@ -225,6 +230,7 @@ async fn tls_with_a_ca_writes_a_json_descriptor_hosts_can_verify() {
     assert!(!dir.join("specs/test.json").exists());
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn tls_without_a_ca_writes_an_https_spec() {
     let dir = Dir::new();
@@ -240,6 +246,7 @@ async fn tls_without_a_ca_writes_an_https_spec() {
     assert!(serving.address().is_tls());
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn tls_files_that_do_not_load_are_named() {
     let dir = Dir::new();

@@ -47,6 +47,18 @@
 //! assert!(err.to_string().contains("unknown scheme `ftp`"));
 //! # Ok::<(), plugin_spec::SpecError>(())
 //! ```
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `serde` 1 | the wire types of `wire` implement `Serialize` and `Deserialize`; `wire::from_body` decodes into any `DeserializeOwned` |
+//!
+//! None of them is re-exported: name them through your own dependency, at the same major version.
 
 // Library code never panics on input and never prints: only pluginctl and xtask
 // print. (Set here rather than workspace-wide, so tests, examples and benches

@@ -96,7 +96,23 @@
 //! | --- | --- | --- |
 //! | `client` | on | The typed host clients (`volume::VolumeDriverClient`, `network::NetworkDriverClient`, ...) over plugin-client, applying the engine's error-field rules. |
 //! | `server` | on | The plugin traits (`volume::VolumeDriver`, ...), [`PluginServerExt`], which mounts them on a [`PluginServer`], and plugin-server's serving API re-exported ([`PluginServer`], [`HandlerError`], [`Serving`] ...). |
-//! | `tls` | on | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client with no rustls. |
+//! | `tls` | off | TLS on the sides that are on (plugin-client's and plugin-server's `tls`). `default-features = false, features = ["client"]` is a host client alone. |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `serde` 1, `serde_json` 1 | every subsystem's request and answer types implement `Serialize` and `Deserialize`; opaque fields (options, driver data) are `serde_json::Value` |
+//! | `prost` 0.14 | the LogDriver's `logdriver::LogEntry` is a `prost::Message` |
+//! | `bytes` 1, `futures-core` 0.3 | LogDriver framing writes into `bytes::BytesMut` and decodes a `futures_core::Stream` of `bytes::Bytes` |
+//! | `tower` 0.5 | errors box as `tower::BoxError`; the `client` side calls through plugin-client's services |
+//! | plugin-server's | with `server`, plugin-server's serving API is re-exported here, and with it the public dependencies its docs list (`http`, `http-body`, `bytes`, `tower`, `serde`) |
+//!
+//! None of them is re-exported: name them through your own dependency, at the same major version.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

@@ -91,9 +91,10 @@ pub enum TransportError {
         source: Option<BoxError>,
     },
 
-    /// The address is `https://` but this build has no TLS (feature `tls` off).
+    /// The address is `https://` but this build has no TLS (feature `tls` off,
+    /// as it is by default).
     #[error(
-        "{target}: https:// needs TLS, and plugin-transport was built without its `tls` feature"
+        "{target}: an https:// plugin needs TLS, which this build leaves out: turn on the `tls` feature of the plugin crate you depend on (plugin-registry, plugin-client, plugin-subsystems or plugin-transport)"
     )]
     TlsUnavailable {
         /// The plugin.

@@ -8,7 +8,7 @@
 //!
 //! - unix sockets, with `Host: plugin.moby.localhost` as Docker sends;
 //! - TCP, with `TCP_NODELAY`;
-//! - TLS (feature `tls`, on by default): rustls with the ring provider, TLS 1.2
+//! - TLS (feature `tls`, off by default): rustls with the ring provider, TLS 1.2
 //!   at least, the server verified against the system roots plus the
 //!   descriptor's `CAFile`, by host name or IP address; a client certificate
 //!   from `CertFile` + `KeyFile`; verification skipped only where the
@@ -75,8 +75,24 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `tls` | on | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and a request to an `https://` plugin fails with [`TransportError`] saying TLS is not compiled in. |
+//! | `tls` | off | `https://` plugins: rustls with the ring provider, tokio-rustls and the system roots. Without it the crate builds no TLS code, and making a transport for an `https://` plugin fails with [`TransportError::TlsUnavailable`], which says to turn the feature on. |
 //! | `metrics` | off | `CONNECTIONS_OPEN`, a gauge of each plugin's open connections, through the [`metrics`](https://docs.rs/metrics) facade (the exporter is the application's choice). |
+//!
+//! # Public dependencies
+//!
+//! The types of these crates appear in this crate's public API, so a release of
+//! theirs that breaks them is a breaking release of ours: we move to one only in a
+//! release of our own that says so.
+//!
+//! | crate | where it shows |
+//! | --- | --- |
+//! | `http` 1 | [`Transport`] takes an `http::Request` and answers an `http::Response` |
+//! | `http-body` 1, `bytes` 1 | request bodies are any `http_body::Body` of `bytes::Bytes`; [`ResponseBody`] is one |
+//! | `tower` 0.5 (`tower-service` 0.3) | [`Transport`] is a `tower::Service`; its error boxes are `tower::BoxError` |
+//! | `tokio` 1 | no type, but connections run on the tokio runtime the transport is called from |
+//! | `metrics` 0.24 | no type; with feature `metrics` the gauge reaches the recorder installed through `metrics` 0.24, and no other |
+//!
+//! None of them is re-exported: name them through your own dependency, at the same major version.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Library code never panics on input and never prints: only pluginctl and xtask

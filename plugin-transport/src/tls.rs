@@ -48,6 +48,18 @@ impl std::fmt::Debug for TlsSetup {
     }
 }
 
+/// rustls's *ring* provider, which every connection uses (docs/protocol.md, "TLS").
+///
+/// rustls 0.23.48 deprecates `ring::default_provider` because *ring* has no
+/// post-quantum key exchange; rustls keeps *ring* as a first-party provider
+/// (the `rustls-ring` crate from 0.24 on), and it stays our choice for its
+/// lighter build. The `allow` is scoped to this one call so that any other
+/// deprecation still fails the build.
+#[allow(deprecated)]
+fn ring_provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// Builds the TLS client for `host` from the descriptor's options (`None`:
 /// verify against the system roots, no client certificate).
 pub(crate) fn setup(
@@ -57,7 +69,7 @@ pub(crate) fn setup(
 ) -> Result<TlsSetup, TransportError> {
     let default_options = TlsOptions::new();
     let options = options.unwrap_or(&default_options);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(ring_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| setup_error(target, "the crypto provider offers no TLS 1.2 or 1.3", e))?;

@@ -93,6 +93,7 @@ async fn a_missing_socket_and_a_closed_port_are_connect_errors() {
     assert!(!err.is_nothing_listening(), "{err:?}");
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn a_tls_handshake_that_never_completes_hits_the_connect_timeout() {
     // Accepts TCP, then says nothing: the TLS handshake waits forever.

@@ -1,25 +1,73 @@
 //! `cargo xtask ci`: the checks `.ci/run` runs, in order, stopping at the first
-//! failure.
+//! failure. `--only STEP` runs some of them (`cargo xtask ci --help` lists them).
+//!
+//! Every step that concerns "each crate" takes the crates from `cargo metadata`
+//! (through `--workspace` or cargo-hack), so a crate added later is covered
+//! without an edit here.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use clap::ValueEnum;
+use serde_json::Value;
 
 use crate::command::{output, step};
 
 /// The README's test command: every feature on, so the metrics tests run.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
 
-/// Crates with optional features, checked with them off too.
-const NO_DEFAULT_FEATURES: &[&str] = &[
-    "plugin-subsystems",
-    "plugin-client",
-    "plugin-discovery",
-    "plugin-managed",
-    "plugin-registry",
-    "plugin-server",
-    "plugin-transport",
-    "pluginctl",
-];
+/// The cargo-hack that `features` installs when none is on PATH.
+const CARGO_HACK_VERSION: &str = "0.6.46";
+
+/// Most features cargo-hack turns on together. cargo-hack counts `default`
+/// as a feature (even an empty one) and adds an `--all-features` run, so for
+/// every crate of ours (at most three features of its own) this is the whole
+/// powerset; for a crate with more, it bounds the number of runs.
+const POWERSET_DEPTH: &str = "3";
+
+/// The checks of `cargo xtask ci`, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Step {
+    /// `cargo fmt --check`.
+    Format,
+    /// Clippy on the whole workspace, every feature on, warnings denied.
+    Clippy,
+    /// No locked dependency needs a newer Rust than our `rust-version`.
+    Msrv,
+    /// Clippy on each publishable crate for every combination of its features
+    /// (cargo-hack's powerset).
+    Features,
+    /// rustdoc, as we build it and as docs.rs does.
+    Docs,
+    /// docs/architecture.md's layering, on the dependency tree.
+    Layers,
+    /// No tracked file points outside the repository.
+    StandsAlone,
+    /// The README's test command.
+    Tests,
+    /// The tests that only mean something without TLS.
+    NoTls,
+    /// The newcomer examples, run as a user would.
+    Examples,
+    /// The workspace on the newest compatible dependencies, warnings denied.
+    Newest,
+}
+
+impl Step {
+    const ALL: &[Step] = &[
+        Step::Format,
+        Step::Clippy,
+        Step::Msrv,
+        Step::Features,
+        Step::Docs,
+        Step::Layers,
+        Step::StandsAlone,
+        Step::Tests,
+        Step::NoTls,
+        Step::Examples,
+        Step::Newest,
+    ];
+}
 
 /// Crates (with extra `cargo tree` arguments) that must not depend on these
 /// (docs/architecture.md, "What each crate owns"): checked on the normal (non-dev)
@@ -216,49 +264,283 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
-pub(crate) fn run(root: &Path) -> Result<(), String> {
-    step("format", root, cargo(&["fmt", "--all", "--check"]))?;
-    step(
-        "clippy",
+/// Runs `only`'s steps (every step when it is empty), in [`Step::ALL`]'s order.
+pub(crate) fn run(root: &Path, only: &[Step]) -> Result<(), String> {
+    for &which in Step::ALL {
+        if only.is_empty() || only.contains(&which) {
+            run_step(root, which)?;
+        }
+    }
+    if only.is_empty() {
+        println!("ci: all checks passed");
+    } else {
+        println!("ci: the steps asked for passed");
+    }
+    Ok(())
+}
+
+fn run_step(root: &Path, which: Step) -> Result<(), String> {
+    match which {
+        Step::Format => step("format", root, cargo(&["fmt", "--all", "--check"])),
+        Step::Clippy => step(
+            "clippy",
+            root,
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        Step::Msrv => msrv(root),
+        Step::Features => features(root),
+        Step::Docs => {
+            step("docs", root, {
+                let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
+                doc.env("RUSTDOCFLAGS", "-D warnings");
+                doc
+            })?;
+            docs_rs(root)
+        }
+        Step::Layers => layers(root),
+        Step::StandsAlone => stands_alone(root),
+        Step::Tests => step("tests", root, cargo(TEST_COMMAND)),
+        // Without `tls` (the default), an https:// descriptor must fail with
+        // an error that says which feature to turn on. The workspace test run
+        // has every feature on, so this file runs here, on its own.
+        Step::NoTls => step(
+            "tests without TLS",
+            root,
+            cargo(&[
+                "test",
+                "--locked",
+                "-p",
+                "plugin-transport",
+                "--no-default-features",
+                "--test",
+                "tls_missing",
+            ]),
+        ),
+        Step::Examples => crate::examples::run(root),
+        Step::Newest => newest(root),
+    }
+}
+
+/// The workspace's declared `rust-version` is honest about its dependencies:
+/// no package of the lockfile (for this platform, dev and build dependencies
+/// included) declares a newer one. Clippy's `incompatible_msrv` (on in the
+/// workspace lints, for tests too in clippy.toml) checks our own use of the
+/// standard library against it; neither checks language features.
+fn msrv(root: &Path) -> Result<(), String> {
+    println!("==> msrv: no locked dependency needs a newer Rust than ours");
+    let host = output(root, {
+        let mut rustc = Command::new("rustc");
+        rustc.arg("-vV");
+        rustc
+    })?;
+    let host = host
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .ok_or("rustc -vV named no host")?
+        .to_owned();
+    let text = output(
         root,
         cargo(&[
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--filter-platform",
+            &host,
+        ]),
+    )?;
+    let metadata: Value =
+        serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let (ours, newer) = newer_than_ours(&metadata)?;
+    if !newer.is_empty() {
+        return Err(format!(
+            "msrv: the workspace declares rust-version {ours}, but these locked dependencies need more: {}. \
+             Raise `rust-version` in Cargo.toml, or lock versions that build on {ours} \
+             (`cargo update -p NAME --precise VERSION`)",
+            newer.join(", ")
+        ));
+    }
+    println!("<== msrv: ok, every locked dependency builds on {ours}");
+    Ok(())
+}
+
+/// The workspace's `rust-version` (the highest its members declare), and the
+/// packages that are not members and declare a higher one, as `name version
+/// (rust-version)`.
+fn newer_than_ours(metadata: &Value) -> Result<(semver::Version, Vec<String>), String> {
+    let members: Vec<&str> = metadata
+        .get("workspace_members")
+        .and_then(Value::as_array)
+        .ok_or("cargo metadata listed no workspace members")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let packages = metadata
+        .get("packages")
+        .and_then(Value::as_array)
+        .ok_or("cargo metadata listed no packages")?;
+    let rust_version = |package: &Value| -> Option<semver::Version> {
+        let text = package.get("rust_version")?.as_str()?;
+        // `1.85` is `1.85.0`.
+        let full = if text.matches('.').count() == 1 {
+            format!("{text}.0")
+        } else {
+            text.to_owned()
+        };
+        semver::Version::parse(&full).ok()
+    };
+    let is_member = |package: &Value| {
+        package
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| members.contains(&id))
+    };
+    let ours = packages
+        .iter()
+        .filter(|p| is_member(p))
+        .filter_map(rust_version)
+        .max()
+        .ok_or("no workspace member declares a rust-version")?;
+    let mut newer: Vec<String> = packages
+        .iter()
+        .filter(|p| !is_member(p))
+        .filter_map(|p| {
+            let needs = rust_version(p)?;
+            (needs > ours).then(|| {
+                let field = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("?");
+                format!(
+                    "{} {} (rust-version {needs})",
+                    field("name"),
+                    field("version")
+                )
+            })
+        })
+        .collect();
+    newer.sort();
+    Ok((ours, newer))
+}
+
+/// Every publishable crate builds, warning-free, with each combination of its
+/// features (up to [`POWERSET_DEPTH`] at once), `--no-default-features`
+/// included: a crate that compiles only because the workspace build turns
+/// on a feature fails here. Library and binary targets only: what a
+/// dependent compiles. `publish = false` crates are built with the
+/// workspace's features alone, so they are skipped. Installs cargo-hack when
+/// it is missing (once per machine: `cargo install` keeps it in
+/// `~/.cargo/bin`).
+fn features(root: &Path) -> Result<(), String> {
+    let installed = cargo(&["hack", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !installed {
+        step(
+            "install cargo-hack",
+            root,
+            cargo(&[
+                "install",
+                "cargo-hack",
+                "--locked",
+                "--version",
+                CARGO_HACK_VERSION,
+            ]),
+        )?;
+    }
+    step(
+        "features: each publishable crate, every combination of its features",
+        root,
+        cargo(&[
+            "hack",
             "clippy",
             "--workspace",
-            "--all-targets",
-            "--all-features",
+            "--ignore-private",
+            "--feature-powerset",
+            "--depth",
+            POWERSET_DEPTH,
             "--locked",
             "--",
             "-D",
             "warnings",
         ]),
+    )
+}
+
+/// The workspace on the newest versions its requirements allow, as a user's
+/// fresh lockfile resolves them (`--ignore-rust-version`: whatever the newest
+/// toolchain takes), checked with warnings denied: a deprecation in a
+/// dependency's new release fails here, where the pinned Cargo.lock hides it.
+/// Works on a copy of the tracked files (and untracked ones not ignored)
+/// under `<target>/newest/workspace`, so the repository's Cargo.lock is never
+/// touched, with its own target directory beside it, so the main build's
+/// cache stays valid (and this one is kept for the next run).
+fn newest(root: &Path) -> Result<(), String> {
+    let base = crate::interop::target_dir(root)?.join("newest");
+    let copy = base.join("workspace");
+    copy_workspace(root, &copy)?;
+    step(
+        "newest: cargo update in a scratch copy",
+        &copy,
+        cargo(&["update", "--ignore-rust-version"]),
     )?;
-    for krate in NO_DEFAULT_FEATURES {
-        step(
-            &format!("clippy {krate} --no-default-features"),
-            root,
-            cargo(&[
-                "clippy",
-                "--locked",
-                "-p",
-                krate,
-                "--no-default-features",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-        )?;
+    let target = base.join("target");
+    let target = target.to_string_lossy();
+    step("newest: check with warnings denied", &copy, {
+        let mut check = cargo(&[
+            "check",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--target-dir",
+            &target,
+        ]);
+        check.env("RUSTFLAGS", "-D warnings");
+        check
+    })
+}
+
+/// Copies the files git knows of (tracked, or untracked and not ignored) from
+/// `root` to a fresh `dest`.
+fn copy_workspace(root: &Path, dest: &Path) -> Result<(), String> {
+    if dest.exists() {
+        std::fs::remove_dir_all(dest)
+            .map_err(|e| format!("cannot remove the old copy {}: {e}", dest.display()))?;
     }
-    step("docs", root, {
-        let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
-        doc.env("RUSTDOCFLAGS", "-D warnings");
-        doc
+    let files = output(root, {
+        let mut git = Command::new("git");
+        git.args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ]);
+        git
     })?;
-    docs_rs(root)?;
-    layers(root)?;
-    stands_alone(root)?;
-    step("tests", root, cargo(TEST_COMMAND))?;
-    crate::examples::run(root)?;
-    println!("ci: all checks passed");
+    let mut copied = 0_usize;
+    for file in files.split('\0').filter(|f| !f.is_empty()) {
+        let from = root.join(file);
+        // A tracked file deleted in the work tree is not part of it.
+        if !from.is_file() {
+            continue;
+        }
+        let to: PathBuf = dest.join(file);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::copy(&from, &to)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
+        copied += 1;
+    }
+    println!("    copied {copied} files to {}", dest.display());
     Ok(())
 }
 
@@ -381,4 +663,75 @@ pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cmd.args(args);
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo metadata` for `packages` (name, version, rust-version), of which
+    /// `members` (package ids, `name version`) are the workspace's.
+    fn metadata(packages: &[(&str, &str, Option<&str>)], members: &[&str]) -> Value {
+        let packages: Vec<Value> = packages
+            .iter()
+            .map(|(name, version, rust)| {
+                serde_json::json!({
+                    "id": format!("{name} {version}"),
+                    "name": name,
+                    "version": version,
+                    "rust_version": rust,
+                })
+            })
+            .collect();
+        serde_json::json!({ "packages": packages, "workspace_members": members })
+    }
+
+    #[test]
+    fn a_dependency_that_needs_a_newer_rust_is_named() {
+        let m = metadata(
+            &[
+                ("ours", "0.1.0", Some("1.85")),
+                ("old", "1.0.0", Some("1.70")),
+                ("same", "2.0.0", Some("1.85.0")),
+                ("silent", "0.3.0", None),
+                ("newer", "8.2.2", Some("1.88")),
+            ],
+            &["ours 0.1.0"],
+        );
+        let (ours, newer) = newer_than_ours(&m).unwrap();
+        assert_eq!(ours, semver::Version::new(1, 85, 0));
+        assert_eq!(newer, vec!["newer 8.2.2 (rust-version 1.88.0)".to_owned()]);
+    }
+
+    #[test]
+    fn a_member_may_declare_more_than_a_dependency() {
+        let m = metadata(
+            &[
+                ("ours", "0.1.0", Some("1.88")),
+                ("dep", "1.0.0", Some("1.86")),
+            ],
+            &["ours 0.1.0"],
+        );
+        assert_eq!(newer_than_ours(&m).unwrap().1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_workspace_without_rust_version_is_an_error() {
+        let m = metadata(&[("ours", "0.1.0", None)], &["ours 0.1.0"]);
+        assert!(newer_than_ours(&m).unwrap_err().contains("rust-version"));
+    }
+
+    #[test]
+    fn every_step_runs_once_in_order() {
+        let names: Vec<String> = Step::ALL
+            .iter()
+            .map(|s| s.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names, unique);
+        assert_eq!(names.len(), Step::value_variants().len());
+        assert_eq!(names.first().map(String::as_str), Some("format"));
+        assert_eq!(names.last().map(String::as_str), Some("newest"));
+    }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the workspace's automation, one command per job.
 //!
-//! - `cargo xtask ci`: exactly what `.ci/run` checks (format, lints, docs,
-//!   layering, the test suite).
+//! - `cargo xtask ci [--only STEP]`: exactly what `.ci/run` checks (format,
+//!   lints, the MSRV, every feature combination, docs, layering, the test
+//!   suite, the newest dependencies).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets in
 //!   `fuzz/` for a bounded time each.
 //! - `cargo xtask bench [--quick] [--json] [--interop]`: every benchmark, each
@@ -53,9 +54,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every CI check: fmt, clippy, docs, layering, tests, examples (what
-    /// .ci/run runs).
-    Ci,
+    /// Run every CI check: fmt, clippy, MSRV, feature combinations, docs,
+    /// layering, tests, examples, the newest dependencies (what .ci/run runs).
+    Ci {
+        /// Run only these steps (repeatable), in CI's order.
+        #[arg(long, value_enum)]
+        only: Vec<ci::Step>,
+    },
     /// Run the newcomer examples as a user would: dir_volume serving, host
     /// using it through the registry, layered (part of `ci`).
     Examples,
@@ -124,7 +129,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = workspace_root();
     let result = match cli.command {
-        Command::Ci => ci::run(&root),
+        Command::Ci { only } => ci::run(&root, &only),
         Command::Examples => examples::run(&root),
         Command::Bench {
             quick,
