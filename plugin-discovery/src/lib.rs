@@ -19,8 +19,7 @@
 //!
 //! ```
 //! use std::os::unix::net::UnixListener;
-//! use plugin_discovery::Discovery;
-//! use plugin_spec::PluginName;
+//! use plugin_discovery::{Discovery, PluginName};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let _listener = UnixListener::bind(dir.path().join("sshfs.sock"))?;

@@ -7,8 +7,8 @@
 //! A managed plugin is a directory with `config.json` and `rootfs/`, turned
 //! into a plugin by `docker plugin create NAME DIR` and run by the engine in
 //! a container of its own. The engine talks to it over the unix socket the
-//! config names ([`SocketName`](plugin_spec::SocketName)), which the plugin
-//! makes in [`DOCKER_SOCKET_DIR`](plugin_spec::DOCKER_SOCKET_DIR)
+//! config names ([`SocketName`]), which the plugin
+//! makes in [`DOCKER_SOCKET_DIR`]
 //! (`/run/docker/plugins`) inside its rootfs (plugin-server's
 //! `serve_managed`). The interface types ([`InterfaceType`]) decide what the
 //! engine uses it for; the engine does not call `Plugin.Activate` to find
@@ -28,8 +28,7 @@
 //! A volume plugin's `config.json`, built and checked:
 //!
 //! ```
-//! use plugin_managed::{InterfaceType, PluginConfig};
-//! use plugin_spec::SocketName;
+//! use plugin_managed::{InterfaceType, PluginConfig, SocketName};
 //!
 //! let mut config = PluginConfig::new(
 //!     "a volume driver",
@@ -98,6 +97,10 @@ pub use config::{
     Args, ConfigError, Device, Env, HTTP_PROTOCOL, Interface, InterfaceType, LINUX_CAPABILITIES,
     Linux, Mount, Network, PluginConfig, ReadError, Rootfs, User,
 };
+// plugin-spec's socket vocabulary, re-exported so that a config can be written
+// with this crate alone: the engine's socket directory, a socket's plain file
+// name, and why a name is not one.
+pub use plugin_spec::{DOCKER_SOCKET_DIR, SocketName, SocketNameRule, SpecError};
 #[cfg(feature = "package")]
 #[cfg_attr(docsrs, doc(cfg(feature = "package")))]
 pub use package::{
