@@ -100,12 +100,12 @@ pub use config::{
 // plugin-spec's socket vocabulary, re-exported so that a config can be written
 // with this crate alone: the engine's socket directory, a socket's plain file
 // name, and why a name is not one.
-pub use plugin_spec::{DOCKER_SOCKET_DIR, SocketName, SocketNameRule, SpecError};
 #[cfg(feature = "package")]
 #[cfg_attr(docsrs, doc(cfg(feature = "package")))]
 pub use package::{
     LIBRARY_DIRS, PackageError, Packaged, Packager, check_dir, is_static, needed_libraries,
 };
+pub use plugin_spec::{DOCKER_SOCKET_DIR, SocketName, SocketNameRule, SpecError};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -214,6 +214,10 @@ async fn the_idle_timeout_follows_a_paused_test_clock() {
         .idle_timeout(idle)
         .serve_unix(&path)
         .unwrap();
+    // The idle time starts at the connection's last activity, which comes
+    // after this instant: the close is at least an hour after it, however
+    // much real time passes before the clock is paused.
+    let started = tokio::time::Instant::now();
     let mut stream = answered_connection(&path, "first").await;
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let guard = {
@@ -231,7 +235,6 @@ async fn the_idle_timeout_follows_a_paused_test_clock() {
         })
     };
     tokio::time::pause();
-    let started = tokio::time::Instant::now();
     let mut byte = [0u8; 1];
     let read = stream.read(&mut byte).await;
     let _ = done.send(());
