@@ -358,20 +358,10 @@ fn run_step(root: &Path, which: Step) -> Result<(), String> {
 /// `fuzz/Cargo.lock` as committed.
 fn fuzz(root: &Path) -> Result<(), String> {
     let manifest = "fuzz/Cargo.toml";
-    let metadata = output(
+    let metadata = metadata(
         root,
-        cargo(&[
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--locked",
-            "--manifest-path",
-            manifest,
-        ]),
+        &["--no-deps", "--locked", "--manifest-path", manifest],
     )?;
-    let metadata: Value = serde_json::from_str(&metadata)
-        .map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
     let files = crate::fuzz::targets(&root.join("fuzz"))?;
     let missing = undeclared(&files, &bins(&metadata));
     if !missing.is_empty() {
@@ -509,19 +499,7 @@ fn msrv(root: &Path) -> Result<(), String> {
         .find_map(|line| line.strip_prefix("host: "))
         .ok_or("rustc -vV named no host")?
         .to_owned();
-    let text = output(
-        root,
-        cargo(&[
-            "metadata",
-            "--format-version",
-            "1",
-            "--locked",
-            "--filter-platform",
-            &host,
-        ]),
-    )?;
-    let metadata: Value =
-        serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let metadata = metadata(root, &["--locked", "--filter-platform", &host])?;
     let (ours, newer) = newer_than_ours(&metadata)?;
     if !newer.is_empty() {
         return Err(format!(
@@ -818,6 +796,14 @@ fn layers(root: &Path) -> Result<(), String> {
     }
     println!("<== layers: ok");
     Ok(())
+}
+
+/// `cargo metadata --format-version 1 ARGS` in `dir`, parsed.
+pub(crate) fn metadata(dir: &Path, args: &[&str]) -> Result<Value, String> {
+    let mut all = vec!["metadata", "--format-version", "1"];
+    all.extend_from_slice(args);
+    let text = output(dir, cargo(&all))?;
+    serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))
 }
 
 /// `cargo ARGS`, with the cargo that runs xtask.
