@@ -351,11 +351,14 @@ fn run_step(root: &Path, which: Step) -> Result<(), String> {
 /// fuzzes. A `cargo check` of its binaries on this stable toolchain
 /// type-checks exactly the Rust that `cargo fuzz build` compiles, at a
 /// fraction of the cost (no sanitizer, no optimised code, no libFuzzer: the
-/// crate's default `libfuzzer` feature only links libFuzzer's C++, so it is
-/// off here). `cargo xtask fuzz` runs the real thing. First checks that each
-/// file in `fuzz/fuzz_targets` is a `[[bin]]` of the crate, so a target
-/// nobody declared is not silently left out. Builds in `<target>/fuzz`, with
-/// `fuzz/Cargo.lock` as committed.
+/// crate's default `libfuzzer` feature only compiles and links libFuzzer's
+/// C++, so it is off here). `cargo xtask fuzz` runs the real thing. First
+/// checks that each file in `fuzz/fuzz_targets` is a `[[bin]]` of the crate,
+/// so a target nobody declared is not silently left out, and that
+/// `fuzz/Cargo.lock` locks no version of a package the root `Cargo.lock`
+/// holds at other versions only, so the targets build against what the
+/// crates are tested with. Builds in `<target>/fuzz`, with `fuzz/Cargo.lock`
+/// as committed.
 fn fuzz(root: &Path) -> Result<(), String> {
     let manifest = "fuzz/Cargo.toml";
     let metadata = metadata(
