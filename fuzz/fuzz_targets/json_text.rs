@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(spec) = PluginSpec::from_json_text(name, text, "/fuzz/fuzz.json") {
         let url = spec.address().to_string();
-        assert_eq!(Address::parse(&url).ok().as_ref(), Some(spec.address()), "{url}");
+        assert_eq!(
+            Address::parse(&url).ok().as_ref(),
+            Some(spec.address()),
+            "{url}"
+        );
         if let Some(tls) = spec.tls() {
             assert_eq!(tls.cert_file().is_some(), tls.key_file().is_some());
         }

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
+use plugin_client::{Client, ClientConfig, ErrorField, PluginName, RequestBody};
 use plugin_subsystems::ipam::{IpamDriverClient, RequestPoolRequest};
 use plugin_subsystems::volume::VolumeDriverClient;
-use plugin_client::{Client, ClientConfig, ErrorField, PluginName, RequestBody};
 
 const STATUSES: [u16; 8] = [200, 200, 200, 404, 500, 400, 201, 503];
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
 use plugin_subsystems::PluginServerExt;
 use plugin_subsystems::volume::{self, VolumeDriver};
-use plugin_server::{HandlerError, PluginName, PluginServer, Serving};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Nothing;

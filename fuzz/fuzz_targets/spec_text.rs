@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(spec) = PluginSpec::from_spec_text(name, text, "/fuzz/fuzz.spec") {
         let url = spec.address().to_string();
-        assert_eq!(Address::parse(&url).ok().as_ref(), Some(spec.address()), "{url}");
+        assert_eq!(
+            Address::parse(&url).ok().as_ref(),
+            Some(spec.address()),
+            "{url}"
+        );
     }
     if let Ok(addr) = Address::parse(text) {
         let url = addr.to_string();

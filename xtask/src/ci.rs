@@ -5,11 +5,13 @@
 //! (through `--workspace` or cargo-hack), so a crate added later is covered
 //! without an edit here.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::ValueEnum;
 use serde_json::Value;
+use toml_edit::{DocumentMut, Item};
 
 use crate::command::{output, step};
 
@@ -28,10 +30,13 @@ const POWERSET_DEPTH: &str = "3";
 /// The checks of `cargo xtask ci`, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Step {
-    /// `cargo fmt --check`.
+    /// `cargo fmt --check`, on the workspace and on `fuzz/`.
     Format,
     /// Clippy on the whole workspace, every feature on, warnings denied.
     Clippy,
+    /// Every fuzz target in `fuzz/` (a workspace of its own) compiles against
+    /// today's API, warnings denied.
+    Fuzz,
     /// No locked dependency needs a newer Rust than our `rust-version`.
     Msrv,
     /// Clippy on each publishable crate for every combination of its features
@@ -57,6 +62,7 @@ impl Step {
     const ALL: &[Step] = &[
         Step::Format,
         Step::Clippy,
+        Step::Fuzz,
         Step::Msrv,
         Step::Features,
         Step::Docs,
@@ -281,7 +287,15 @@ pub(crate) fn run(root: &Path, only: &[Step]) -> Result<(), String> {
 
 fn run_step(root: &Path, which: Step) -> Result<(), String> {
     match which {
-        Step::Format => step("format", root, cargo(&["fmt", "--all", "--check"])),
+        Step::Format => {
+            step("format", root, cargo(&["fmt", "--all", "--check"]))?;
+            // fuzz/ is a workspace of its own, which `--all` does not reach.
+            step(
+                "format: fuzz targets",
+                root,
+                cargo(&["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]),
+            )
+        }
         Step::Clippy => step(
             "clippy",
             root,
@@ -296,6 +310,7 @@ fn run_step(root: &Path, which: Step) -> Result<(), String> {
                 "warnings",
             ]),
         ),
+        Step::Fuzz => fuzz(root),
         Step::Msrv => msrv(root),
         Step::Features => features(root),
         Step::Docs => {
@@ -330,6 +345,146 @@ fn run_step(root: &Path, which: Step) -> Result<(), String> {
     }
 }
 
+/// Every fuzz target compiles, warnings denied: `fuzz/` is a workspace of its
+/// own (it needs nightly and libFuzzer to run), so no other step builds it,
+/// and an API change that breaks a target would go unnoticed until someone
+/// fuzzes. A `cargo check` of its binaries on this stable toolchain
+/// type-checks exactly the Rust that `cargo fuzz build` compiles, at a
+/// fraction of the cost (no sanitizer, no optimised code, no libFuzzer: the
+/// crate's default `libfuzzer` feature only compiles and links libFuzzer's
+/// C++, so it is off here). `cargo xtask fuzz` runs the real thing. First
+/// checks that each file in `fuzz/fuzz_targets` is a `[[bin]]` of the crate,
+/// so a target nobody declared is not silently left out, and that
+/// `fuzz/Cargo.lock` locks no version of a package the root `Cargo.lock`
+/// holds at other versions only, so the targets build against what the
+/// crates are tested with. Builds in `<target>/fuzz`, with `fuzz/Cargo.lock`
+/// as committed.
+fn fuzz(root: &Path) -> Result<(), String> {
+    let manifest = "fuzz/Cargo.toml";
+    let metadata = metadata(
+        root,
+        &["--no-deps", "--locked", "--manifest-path", manifest],
+    )?;
+    let files = crate::fuzz::targets(&root.join("fuzz"))?;
+    let missing = undeclared(&files, &bins(&metadata));
+    if !missing.is_empty() {
+        return Err(format!(
+            "fuzz: these files in fuzz/fuzz_targets are not a [[bin]] in {manifest}, so nothing builds them: {} \
+             (add a [[bin]] section for each, as `cargo fuzz add` does)",
+            missing.join(", ")
+        ));
+    }
+    let read = |file: &str| {
+        std::fs::read_to_string(root.join(file)).map_err(|e| format!("cannot read {file}: {e}"))
+    };
+    let drift = drifted(
+        &lock_versions(&read("fuzz/Cargo.lock")?)?,
+        &lock_versions(&read("Cargo.lock")?)?,
+    );
+    if !drift.is_empty() {
+        return Err(format!(
+            "fuzz: fuzz/Cargo.lock locks versions the workspace's Cargo.lock does not: {}. \
+             Lock the workspace's (`cargo update --manifest-path {manifest} -p NAME --precise VERSION`), \
+             so the targets build against what the crates are tested with",
+            drift.join("; ")
+        ));
+    }
+    let target = crate::interop::target_dir(root)?.join("fuzz");
+    let target = target.to_string_lossy();
+    step(
+        &format!("fuzz: every target compiles ({})", files.join(", ")),
+        root,
+        {
+            let mut check = cargo(&[
+                "check",
+                "--manifest-path",
+                manifest,
+                "--bins",
+                "--no-default-features",
+                "--locked",
+                "--target-dir",
+                &target,
+            ]);
+            check.env("RUSTFLAGS", "-D warnings");
+            check
+        },
+    )
+}
+
+/// The names of the binary targets `cargo metadata` lists.
+fn bins(metadata: &Value) -> Vec<String> {
+    metadata
+        .get("packages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|package| package.get("targets")?.as_array())
+        .flatten()
+        .filter(|target| {
+            target
+                .get("kind")
+                .and_then(Value::as_array)
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|target| Some(target.get("name")?.as_str()?.to_owned()))
+        .collect()
+}
+
+/// The fuzz target files with no binary target of that name.
+fn undeclared(files: &[String], bins: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|file| !bins.contains(file))
+        .cloned()
+        .collect()
+}
+
+/// The versions a `Cargo.lock` holds of each registry package.
+fn lock_versions(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let lock: DocumentMut = text
+        .parse()
+        .map_err(|e| format!("a Cargo.lock is not TOML: {e}"))?;
+    let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let Some(packages) = lock.get("package").and_then(Item::as_array_of_tables) else {
+        return Ok(versions);
+    };
+    for package in packages {
+        let field = |key: &str| package.get(key).and_then(Item::as_str);
+        if !field("source").is_some_and(|s| s.starts_with("registry+")) {
+            continue;
+        }
+        if let (Some(name), Some(version)) = (field("name"), field("version")) {
+            versions
+                .entry(name.to_owned())
+                .or_default()
+                .insert(version.to_owned());
+        }
+    }
+    Ok(versions)
+}
+
+/// The packages both lockfiles hold where `fuzz` locks a version `root` does
+/// not, as `name version (the workspace: versions)`.
+fn drifted(
+    fuzz: &BTreeMap<String, BTreeSet<String>>,
+    root: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    fuzz.iter()
+        .filter_map(|(name, versions)| {
+            let theirs = root.get(name)?;
+            let extra: Vec<&str> = versions.difference(theirs).map(String::as_str).collect();
+            (!extra.is_empty()).then(|| {
+                let theirs: Vec<&str> = theirs.iter().map(String::as_str).collect();
+                format!(
+                    "{name} {} (the workspace: {})",
+                    extra.join(", "),
+                    theirs.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// The workspace's declared `rust-version` is honest about its dependencies:
 /// no package of the lockfile (for this platform, dev and build dependencies
 /// included) declares a newer one. Clippy's `incompatible_msrv` (on in the
@@ -347,19 +502,7 @@ fn msrv(root: &Path) -> Result<(), String> {
         .find_map(|line| line.strip_prefix("host: "))
         .ok_or("rustc -vV named no host")?
         .to_owned();
-    let text = output(
-        root,
-        cargo(&[
-            "metadata",
-            "--format-version",
-            "1",
-            "--locked",
-            "--filter-platform",
-            &host,
-        ]),
-    )?;
-    let metadata: Value =
-        serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let metadata = metadata(root, &["--locked", "--filter-platform", &host])?;
     let (ours, newer) = newer_than_ours(&metadata)?;
     if !newer.is_empty() {
         return Err(format!(
@@ -658,6 +801,14 @@ fn layers(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo metadata --format-version 1 ARGS` in `dir`, parsed.
+pub(crate) fn metadata(dir: &Path, args: &[&str]) -> Result<Value, String> {
+    let mut all = vec!["metadata", "--format-version", "1"];
+    all.extend_from_slice(args);
+    let text = output(dir, cargo(&all))?;
+    serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))
+}
+
 /// `cargo ARGS`, with the cargo that runs xtask.
 pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
@@ -719,6 +870,59 @@ mod tests {
     fn a_workspace_without_rust_version_is_an_error() {
         let m = metadata(&[("ours", "0.1.0", None)], &["ours 0.1.0"]);
         assert!(newer_than_ours(&m).unwrap_err().contains("rust-version"));
+    }
+
+    #[test]
+    fn a_fuzz_target_file_without_a_bin_is_named() {
+        let metadata = serde_json::json!({
+            "packages": [{
+                "name": "plugin-fuzz",
+                "targets": [
+                    { "name": "spec_text", "kind": ["bin"] },
+                    { "name": "build-script-build", "kind": ["custom-build"] },
+                    { "name": "json_text", "kind": ["bin"] },
+                ],
+            }],
+        });
+        let bins = bins(&metadata);
+        assert_eq!(bins, vec!["spec_text".to_owned(), "json_text".to_owned()]);
+        let files = ["json_text", "new_target", "spec_text"].map(str::to_owned);
+        assert_eq!(undeclared(&files, &bins), vec!["new_target".to_owned()]);
+        assert_eq!(undeclared(&files[..1], &bins), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_version_the_workspace_does_not_lock_is_named() {
+        let registry = "registry+https://github.com/rust-lang/crates.io-index";
+        let lock = |packages: &[(&str, &str)]| {
+            let mut text = String::from("version = 4\n");
+            for (name, version) in packages {
+                text.push_str(&format!(
+                    "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = \"{registry}\"\n"
+                ));
+            }
+            text
+        };
+        let root = lock_versions(&lock(&[
+            ("uuid", "1.26.1"),
+            ("getrandom", "0.2.17"),
+            ("getrandom", "0.3.4"),
+        ]))
+        .unwrap();
+        let mut fuzz_text = lock(&[
+            ("uuid", "1.29.3"),
+            ("getrandom", "0.2.17"),
+            ("libfuzzer-sys", "0.4.13"),
+        ]);
+        // Path packages (ours) carry no source and are not compared.
+        fuzz_text.push_str("\n[[package]]\nname = \"getrandom\"\nversion = \"9.9.9\"\n");
+        let fuzz = lock_versions(&fuzz_text).unwrap();
+        assert_eq!(
+            drifted(&fuzz, &root),
+            vec!["uuid 1.29.3 (the workspace: 1.26.1)".to_owned()]
+        );
+        assert_eq!(drifted(&root, &root), Vec::<String>::new());
+        assert!(lock_versions("[[package]").is_err());
     }
 
     #[test]

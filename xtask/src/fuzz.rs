@@ -32,7 +32,7 @@ pub(crate) fn run(root: &Path, seconds: u64, only: &[String]) -> Result<(), Stri
 }
 
 /// The target names: the file stems in `fuzz/fuzz_targets`.
-fn targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
     let dir = fuzz_dir.join("fuzz_targets");
     let entries =
         std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;

@@ -106,13 +106,10 @@ fn prepare(root: &Path, release: bool) -> Result<Programs, String> {
 
 /// The workspace's target directory, as cargo sees it.
 pub(crate) fn target_dir(root: &Path) -> Result<PathBuf, String> {
-    let metadata = output(
-        root,
-        cargo(&["metadata", "--format-version", "1", "--no-deps", "--locked"]),
-    )?;
-    serde_json::from_str::<Value>(&metadata)
-        .ok()
-        .and_then(|m| m.get("target_directory")?.as_str().map(PathBuf::from))
+    crate::ci::metadata(root, &["--no-deps", "--locked"])?
+        .get("target_directory")
+        .and_then(Value::as_str)
+        .map(PathBuf::from)
         .ok_or_else(|| "cargo metadata gave no target_directory".to_owned())
 }
 

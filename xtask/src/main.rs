@@ -1,8 +1,8 @@
 //! `cargo xtask`: the workspace's automation, one command per job.
 //!
 //! - `cargo xtask ci [--only STEP]`: exactly what `.ci/run` checks (format,
-//!   lints, the MSRV, every feature combination, docs, layering, the test
-//!   suite, the newest dependencies).
+//!   lints, every fuzz target compiled, the MSRV, every feature combination,
+//!   docs, layering, the test suite, the newest dependencies).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets in
 //!   `fuzz/` for a bounded time each.
 //! - `cargo xtask bench [--quick] [--json] [--interop]`: every benchmark, each
@@ -54,8 +54,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every CI check: fmt, clippy, MSRV, feature combinations, docs,
-    /// layering, tests, examples, the newest dependencies (what .ci/run runs).
+    /// Run every CI check: fmt, clippy, the fuzz targets compiled, MSRV,
+    /// feature combinations, docs, layering, tests, examples, the newest
+    /// dependencies (what .ci/run runs).
     Ci {
         /// Run only these steps (repeatable), in CI's order.
         #[arg(long, value_enum)]

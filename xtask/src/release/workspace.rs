@@ -5,9 +5,6 @@ use std::path::{Path, PathBuf};
 use semver::{Version, VersionReq};
 use serde_json::Value;
 
-use crate::ci::cargo;
-use crate::command::output;
-
 /// One crate of the workspace.
 #[derive(Debug, Clone)]
 pub(crate) struct Crate {
@@ -54,18 +51,7 @@ impl Crate {
 
 /// Every crate of the workspace at `root`, in `cargo metadata`'s order.
 pub(crate) fn load(root: &Path) -> Result<Vec<Crate>, String> {
-    let text = output(
-        root,
-        cargo(&[
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ]),
-    )?;
-    let metadata: Value =
-        serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let metadata = crate::ci::metadata(root, &["--no-deps", "--offline"])?;
     let root = std::fs::canonicalize(root)
         .map_err(|e| format!("cannot resolve {}: {e}", root.display()))?;
     let packages = metadata
