@@ -84,6 +84,9 @@ struct Inner {
     sentinel: Arc<Sentinel>,
     /// The connector every plugin's transport uses (`None`: the default).
     connector: Option<ConnectorFn>,
+    /// Never sent on: its receivers learn the registry is gone when it drops,
+    /// so a task that holds the events' sender lets go of it at once.
+    alive: tokio::sync::watch::Sender<()>,
 }
 
 /// The names the registry has told subscribers of.
@@ -283,6 +286,7 @@ impl RegistryBuilder {
                 call_metrics: self.call_metrics,
                 sentinel: Arc::new(Sentinel::new()),
                 connector: self.connector,
+                alive: tokio::sync::watch::Sender::new(()),
             }),
         }
     }
@@ -401,7 +405,11 @@ impl Registry {
             for spec in watch.snapshot() {
                 self.discovered(spec);
             }
-            tokio::spawn(watch_events(Arc::downgrade(&self.inner), watch));
+            tokio::spawn(watch_events(
+                Arc::downgrade(&self.inner),
+                self.inner.alive.subscribe(),
+                watch,
+            ));
             *watching = true;
         }
         Ok(RegistryEvents::new(receiver))
@@ -766,7 +774,11 @@ impl Inner {
 }
 
 /// Feeds discovery's watch into the events while anyone subscribes.
-async fn watch_events(registry: Weak<Inner>, mut watch: plugin_discovery::Watch) {
+async fn watch_events(
+    registry: Weak<Inner>,
+    mut alive: tokio::sync::watch::Receiver<()>,
+    mut watch: plugin_discovery::Watch,
+) {
     loop {
         let event = {
             let Some(inner) = registry.upgrade() else {
@@ -777,6 +789,10 @@ async fn watch_events(registry: Weak<Inner>, mut watch: plugin_discovery::Watch)
             tokio::select! {
                 event = watch.next_event() => Some(event),
                 () = events.unwatched() => None,
+                // The registry is gone: let go of the events' sender, so
+                // that every subscription ends now, not at the next change
+                // in the plugin directories.
+                _ = alive.changed() => return,
             }
         };
         let Some(inner) = registry.upgrade() else {

@@ -291,3 +291,21 @@ async fn the_events_are_a_stream() {
         "activation_failed d"
     );
 }
+
+/// A subscription ends when the registry is dropped, though nothing in the
+/// plugin directories changes: the watch task used to hold the events' sender
+/// until the next change there, so the subscriber waited for one.
+#[tokio::test]
+async fn a_subscription_ends_when_the_registry_is_dropped() {
+    let dir = Dir::new();
+    let registry: Registry = dir.registry();
+    let mut events = registry.events().unwrap();
+    // On this test's one thread, the watch task runs now, up to its wait for
+    // the next change: it holds the events' sender while it waits.
+    tokio::task::yield_now().await;
+    drop(registry);
+    let end = tokio::time::timeout(Duration::from_secs(20), events.next_event())
+        .await
+        .expect("the subscription outlived its registry");
+    assert!(end.is_none(), "{end:?}");
+}
