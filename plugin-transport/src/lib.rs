@@ -127,6 +127,9 @@ pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};
 pub use target::Target;
 pub use transport::{ResponseFuture, Transport, UNIX_HOST};
 
+#[cfg(feature = "tls")]
+pub use tls::MAX_TLS_FILE_LEN;
+
 /// The gauge of open connections to each plugin (label `plugin`), kept with
 /// the `metrics` feature: every connection counts from its handshake until it
 /// closes, idle in the pool or in use. Every metric the crates record is in
