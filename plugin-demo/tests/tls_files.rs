@@ -8,7 +8,10 @@ use plugin_demo::demo_tls;
 
 /// The file's permission bits, in octal as `ls -l` and `chmod` write them.
 fn mode(file: &Path) -> String {
-    format!("{:o}", std::fs::metadata(file).unwrap().permissions().mode() & 0o777)
+    format!(
+        "{:o}",
+        std::fs::metadata(file).unwrap().permissions().mode() & 0o777
+    )
 }
 
 #[test]
@@ -24,7 +27,10 @@ fn the_demo_key_is_written_owner_only() {
     );
     // The certificates are public (0644 less the umask): at least the owner reads them.
     for cert in ["cert.pem", "ca.pem"] {
-        let bits = std::fs::metadata(tls.join(cert)).unwrap().permissions().mode();
+        let bits = std::fs::metadata(tls.join(cert))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(bits & 0o600, 0o600, "{cert}");
     }
 }

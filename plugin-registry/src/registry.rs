@@ -766,8 +766,7 @@ impl Inner {
             return Some(inner.transport(spec, &inner.transport));
         }
         let (inner, spec) = (Arc::clone(inner), spec.clone());
-        match tokio::task::spawn_blocking(move || inner.transport(&spec, &inner.transport)).await
-        {
+        match tokio::task::spawn_blocking(move || inner.transport(&spec, &inner.transport)).await {
             Ok(built) => Some(built),
             // A custom connector's panic is the caller's, as if called here.
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),

@@ -672,7 +672,8 @@ fn a_tls_file_over_the_cap_is_refused_before_it_is_read() {
     let big = dir.path().join("ca.pem");
     let file = std::fs::File::create(&big).unwrap();
     // A sparse file: its size is all that is looked at.
-    file.set_len(plugin_transport::MAX_TLS_FILE_LEN + 1).unwrap();
+    file.set_len(plugin_transport::MAX_TLS_FILE_LEN + 1)
+        .unwrap();
     let (err, took) = refused_ca_file(&big);
     assert_eq!(
         broken_rule(&err, "CAFile", &big),
