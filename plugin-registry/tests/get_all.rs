@@ -165,13 +165,7 @@ fn a_plugin_whose_ca_file_is_a_fifo_fails_alone_and_the_healthy_one_is_returned(
     // open(2) for ever, on the runtime's only thread.
     let files = tempfile::tempdir().unwrap();
     let fifo = files.path().join("ca.pem");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    plugin_test_support::files::fifo(&fifo);
     std::fs::write(
         dir.dir.path().join("fifo.json"),
         format!(

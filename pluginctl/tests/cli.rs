@@ -227,11 +227,7 @@ async fn a_plugin_whose_ca_file_is_a_fifo_fails_at_once_and_the_others_are_liste
     let p = plugins();
     let files = tempfile::tempdir().unwrap();
     let fifo = files.path().join("ca.pem");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    plugin_test_support::files::fifo(&fifo);
     std::fs::write(
         p.path().join("fifo.json"),
         format!(
