@@ -67,6 +67,11 @@ impl Client<Transport> {
     /// default transport settings (for others, build the `Transport` and use
     /// [`new`](Self::new)).
     ///
+    /// For an `https://` plugin this reads the descriptor's TLS files (regular
+    /// files of at most 1 MiB each, see [`Transport::for_spec`]): blocking file
+    /// I/O, which an async caller runs in `tokio::task::spawn_blocking`, as
+    /// plugin-registry does.
+    ///
     /// # Errors
     /// The transport's, when its TLS files do not load.
     pub fn for_spec(spec: &PluginSpec, config: &ClientConfig) -> Result<Self, TransportError> {

@@ -313,6 +313,11 @@ impl Served {
 /// with rcgen; returns them as the [`TlsFiles`] to serve `echo-tls` with
 /// (host `localhost`, so that the descriptor a host reads names the CA).
 ///
+/// The key is its owner's alone: `key.pem` is created with mode 0600 (a
+/// `key.pem` already there is replaced, not rewritten in place, so an old
+/// file's wider mode is not kept); the certificates are public, 0644 (both
+/// less the umask).
+///
 /// # Errors
 ///
 /// [`DemoError::Tls`] if a key or certificate cannot be made or a file
@@ -329,12 +334,36 @@ pub fn demo_tls(dir: &Path) -> Result<TlsFiles, DemoError> {
         dir.join("cert.pem"),
         dir.join("key.pem"),
     );
-    for (file, pem) in [(&ca_file, ca), (&cert_file, cert), (&key_file, key)] {
-        std::fs::write(file, pem).map_err(|e| failed(e.into()))?;
+    for (file, pem, mode) in [
+        (&ca_file, ca, 0o644),
+        (&cert_file, cert, 0o644),
+        (&key_file, key, 0o600),
+    ] {
+        write_new(file, pem.as_bytes(), mode).map_err(|e| failed(e.into()))?;
     }
     Ok(TlsFiles::new(cert_file, key_file)
         .ca_file(ca_file)
         .host("localhost"))
+}
+
+/// Writes `bytes` to `file` as a new file created with `mode` (less the
+/// umask): a file left there before is removed first, so the mode is the one
+/// the file is born with, never one changed after the bytes are in it, and
+/// `O_EXCL` refuses a link planted in its place between the two steps.
+fn write_new(file: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(file)?;
+    out.write_all(bytes)?;
+    out.sync_all()
 }
 
 /// A CA, a certificate it signed for `localhost` and 127.0.0.1, and the

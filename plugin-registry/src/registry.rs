@@ -706,9 +706,9 @@ impl Registry {
         };
         self.discovered(&spec);
         let files = FileCheck::new(&self.inner.sentinel, &spec);
-        let transport = self
-            .inner
-            .transport(&spec, &self.inner.transport)
+        let transport = Inner::transport_off_runtime(&self.inner, &spec)
+            .await
+            .ok_or_else(|| RegistryError::Interrupted { name: name.clone() })?
             .map_err(|e| RegistryError::Setup {
                 name: name.clone(),
                 source: Arc::new(e),
@@ -760,6 +760,28 @@ impl Registry {
 }
 
 impl Inner {
+    /// [`transport`](Self::transport), for an `https://` plugin on tokio's
+    /// blocking threads: it reads the descriptor's TLS files (bounded, regular
+    /// files only) and, the first time, the system's roots, which must stall
+    /// neither the runtime's threads nor a caller's timeout, nor the other
+    /// plugins of a [`Registry::get_all`]. `None` if the runtime shut down
+    /// first.
+    async fn transport_off_runtime(
+        inner: &Arc<Self>,
+        spec: &PluginSpec,
+    ) -> Option<Result<Transport, TransportError>> {
+        if !spec.address().is_tls() {
+            return Some(inner.transport(spec, &inner.transport));
+        }
+        let (inner, spec) = (Arc::clone(inner), spec.clone());
+        match tokio::task::spawn_blocking(move || inner.transport(&spec, &inner.transport)).await {
+            Ok(built) => Some(built),
+            // A custom connector's panic is the caller's, as if called here.
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            Err(_) => None,
+        }
+    }
+
     /// A transport to `spec`'s plugin, through the registry's connector.
     fn transport(
         &self,

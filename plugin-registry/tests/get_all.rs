@@ -130,3 +130,67 @@ async fn get_or_wait_returns_at_once_for_a_plugin_that_is_there() {
         .unwrap();
     assert_eq!(plugin.name(), "vol");
 }
+
+/// `get_all(iface)` on a registry of `dir`, run on a runtime of its own in
+/// its own thread: `None` if it has not answered within `deadline` (a stuck
+/// thread is left behind rather than hanging the test run).
+#[cfg(feature = "tls")]
+fn get_all_within(
+    dir: &Dir,
+    iface: &'static str,
+    deadline: Duration,
+) -> Option<(plugin_registry::GetAll, Duration)> {
+    let registry = dir.registry();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let all = runtime.block_on(registry.get_all(iface));
+        let _ = sender.send((all, started.elapsed()));
+    });
+    receiver.recv_timeout(deadline).ok()
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_plugin_whose_ca_file_is_a_fifo_fails_alone_and_the_healthy_one_is_returned() {
+    let dir = Dir::new();
+    let live = Counted::new("live", &["VolumeDriver"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _live = runtime.block_on(async { live.serve(&dir, "live") });
+    // Its FIFO elsewhere, with no writer: opening it for reading blocked in
+    // open(2) for ever, on the runtime's only thread.
+    let files = tempfile::tempdir().unwrap();
+    let fifo = files.path().join("ca.pem");
+    plugin_test_support::files::fifo(&fifo);
+    std::fs::write(
+        dir.dir.path().join("fifo.json"),
+        format!(
+            r#"{{"Addr": "https://127.0.0.1:1", "TLSConfig": {{"CAFile": "{}"}}}}"#,
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let (all, took) = get_all_within(&dir, "VolumeDriver", Duration::from_secs(10))
+        .expect("get_all answers although one plugin's CAFile is a FIFO");
+    let names: Vec<&str> = all.plugins.iter().map(|p| p.name().as_str()).collect();
+    assert_eq!(names, ["live"]);
+    assert_eq!(all.failures.len(), 1);
+    let failure = &all.failures[0];
+    assert!(
+        matches!(failure, RegistryError::Setup { name, .. } if name.as_str() == "fifo"),
+        "{failure:?}"
+    );
+    assert_eq!(
+        failure.to_string(),
+        format!(
+            "plugin \"fifo\" at https://127.0.0.1:1: cannot use TLSConfig.CAFile {}: it is a FIFO, not a regular file; TLS files must be regular files",
+            fifo.display()
+        )
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(live.activations(), 1);
+}

@@ -8,6 +8,7 @@
 //! | [`certs`] | a CA and the certificates it issues, made with rcgen at test time; PEM files for a TLS plugin and its hosts |
 //! | [`http`] | raw HTTP/1.1 over unix sockets: send exact bytes and parse the answer, or answer exact bytes and record the request |
 //! | [`errors`] | an error's chain of causes as a reader sees it, and the check that no sentence in it repeats |
+//! | [`files`] | files that are not regular files: a FIFO |
 //! | [`memory`] | this process's resident memory, for the memory-bound tests |
 //! | [`metrics`] | a metrics recorder for one thread (metrics-util's registry), read back by name and labels |
 //!
@@ -39,6 +40,7 @@
 pub mod binaries;
 pub mod certs;
 pub mod errors;
+pub mod files;
 pub mod http;
 pub mod memory;
 pub mod metrics;

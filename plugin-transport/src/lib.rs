@@ -13,6 +13,11 @@
 //!   descriptor's `CAFile`, by host name or IP address; a client certificate
 //!   from `CertFile` + `KeyFile`; verification skipped only where the
 //!   descriptor says `InsecureSkipVerify`, with a warning on every connect.
+//!   The TLS files are read when the transport is made: regular files only,
+//!   at most `MAX_TLS_FILE_LEN` (1 MiB) each, a FIFO refused without waiting
+//!   on it. Reading them is blocking file I/O: from async code, make an
+//!   `https://` plugin's transport in `tokio::task::spawn_blocking`, as
+//!   plugin-registry does.
 //!
 //! A plugin reached some other way (vsock to a microVM, an SSH tunnel, a
 //! socket in another mount namespace, an in-memory pipe in a test) keeps all
@@ -126,6 +131,9 @@ pub use error::TransportError;
 pub use plugin_spec::{Address, PluginName, PluginSpec, TlsOptions};
 pub use target::Target;
 pub use transport::{ResponseFuture, Transport, UNIX_HOST};
+
+#[cfg(feature = "tls")]
+pub use tls::MAX_TLS_FILE_LEN;
 
 /// The gauge of open connections to each plugin (label `plugin`), kept with
 /// the `metrics` feature: every connection counts from its handshake until it

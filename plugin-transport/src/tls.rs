@@ -162,14 +162,92 @@ fn file_error(target: &Target, field: &'static str, file: &Path, reason: String)
     }
 }
 
+/// The most a TLS file named by a descriptor (`CAFile`, `CertFile`,
+/// `KeyFile`) may hold: 1 MiB. A bundle of every root a Linux distribution
+/// trusts is about 200 KiB; a larger file, or one that never ends
+/// (`/dev/zero`), is refused before it is read, so a descriptor cannot make a
+/// host read without end (docs/protocol.md, "TLS").
+pub const MAX_TLS_FILE_LEN: u64 = 1024 * 1024;
+
+/// The bytes of a TLS file, read defensively as descriptors are: a regular
+/// file (a FIFO, a device, a directory or a socket is refused without a byte
+/// read), at most [`MAX_TLS_FILE_LEN`].
+///
+/// The file's type is looked at before it is opened (opening some devices
+/// does something), and again on the open file, which is opened with
+/// `O_NONBLOCK`: a FIFO put in the file's place between the two opens at once
+/// instead of waiting for a writer, and is then refused.
 fn read(target: &Target, field: &'static str, file: &Path) -> Result<Vec<u8>, TransportError> {
-    std::fs::read(file).map_err(|e| TransportError::TlsFile {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    let refused = |reason: String, source: Option<io::Error>| TransportError::TlsFile {
         target: target.clone(),
         field,
         file: file.to_owned(),
-        reason: "cannot read it".to_owned(),
-        source: Some(Box::new(e)),
-    })
+        reason,
+        source: source.map(|e| Box::new(e) as crate::error::BoxError),
+    };
+    let unreadable = |e: io::Error| refused("cannot read it".to_owned(), Some(e));
+    let checked = |meta: &std::fs::Metadata| {
+        if let Some(kind) = not_regular(&meta.file_type()) {
+            return Err(refused(
+                format!("it is {kind}, not a regular file; TLS files must be regular files"),
+                None,
+            ));
+        }
+        if meta.len() > MAX_TLS_FILE_LEN {
+            return Err(refused(
+                format!(
+                    "it is {} bytes, more than the {MAX_TLS_FILE_LEN} (1 MiB) a TLS file may hold; name a file with only the certificates or key this plugin needs",
+                    meta.len()
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    };
+    checked(&std::fs::metadata(file).map_err(unreadable)?)?;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(file)
+        .map_err(unreadable)?;
+    let meta = opened.metadata().map_err(unreadable)?;
+    checked(&meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    opened
+        .take(MAX_TLS_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    // The file may have grown since it was measured.
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_TLS_FILE_LEN {
+        return Err(refused(
+            format!(
+                "it grew past the {MAX_TLS_FILE_LEN} bytes (1 MiB) a TLS file may hold while it was read"
+            ),
+            None,
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `None` for a regular file, else what it is instead, with its article.
+fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_file() {
+        None
+    } else if file_type.is_dir() {
+        Some("a directory")
+    } else if file_type.is_fifo() {
+        Some("a FIFO")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        Some("a device")
+    } else {
+        Some("a special file")
+    }
 }
 
 fn pem_error(target: &Target, field: &'static str, file: &Path, e: pem::Error) -> TransportError {
@@ -432,8 +510,23 @@ pub(crate) fn handshake_failure(error: &io::Error, host: &str) -> String {
         E::PeerIncompatible(_) => {
             "the plugin and this client share no TLS version or cipher suite; it must offer TLS 1.2 or 1.3".to_owned()
         }
+        E::NoCertificatesPresented => {
+            "the plugin presented no certificate; configure its TLS certificate and key".to_owned()
+        }
+        E::UnsupportedNameType => {
+            "the plugin's address has a kind of host name TLS cannot verify; use a DNS name or an IP address".to_owned()
+        }
+        E::DecryptError | E::PeerMisbehaved(_) | E::PeerSentOversizedRecord => {
+            "the plugin broke the TLS protocol during the handshake (or something between us altered the connection); check the plugin's TLS library and what sits between".to_owned()
+        }
+        E::NoApplicationProtocol => {
+            "the plugin and this client agree on no application protocol (ALPN); the plugin must accept http/1.1".to_owned()
+        }
+        E::FailedToGetCurrentTime => {
+            "the system clock cannot be read, so the plugin's certificate cannot be checked".to_owned()
+        }
         // rustls' own words are the source.
-        _ => "the handshake failed".to_owned(),
+        _ => "the handshake failed; see the cause".to_owned(),
     }
 }
 
@@ -516,14 +609,94 @@ fn certificate_problem(error: &CertificateError, host: &str) -> String {
         C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
             "the plugin's certificate is not for TLS servers (its extended key usage lacks serverAuth); reissue it".to_owned()
         }
-        C::BadSignature => "the signature on the plugin's certificate is wrong".to_owned(),
-        C::BadEncoding => "the plugin's certificate is malformed".to_owned(),
-        C::Revoked => "the plugin's certificate has been revoked".to_owned(),
-        C::Other(other)
-            if other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity) =>
-        {
-            "the plugin's certificate is a CA certificate; name that very certificate in TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued".to_owned()
+        // webpki found a trusted CA of the name the certificate gives as its
+        // issuer, and that CA's key does not verify it: a bad signature, or
+        // one of a kind that key cannot make (an Ed25519 signature checked
+        // with an ECDSA key).
+        C::BadSignature | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "the plugin's certificate was not signed by the CA it names as its issuer, though a CA of that name is trusted (a self-signed certificate whose subject is a trusted CA's, or one from another CA of the same name); serve a certificate that CA issued, or name the plugin's own certificate in TLSConfig.CAFile".to_owned()
         }
-        _ => "the plugin's certificate was refused".to_owned(),
+        C::UnsupportedSignatureAlgorithmContext { .. } => {
+            "the plugin's certificate is signed with an algorithm this client does not accept (such as SHA-1 or MD5); reissue it signed with ECDSA, Ed25519, or RSA with SHA-256 or better".to_owned()
+        }
+        C::BadEncoding => {
+            "the plugin's certificate is malformed (not a valid X.509 DER certificate); reissue it".to_owned()
+        }
+        C::Revoked => "the plugin's certificate has been revoked; serve a new one".to_owned(),
+        C::UnhandledCriticalExtension => {
+            "the plugin's certificate has an extension marked critical that this client does not understand; reissue it without that extension".to_owned()
+        }
+        C::UnknownRevocationStatus
+        | C::ExpiredRevocationList
+        | C::ExpiredRevocationListContext { .. } => {
+            "the revocation status of the plugin's certificate cannot be established; check the CA's revocation lists".to_owned()
+        }
+        C::InvalidOcspResponse => {
+            "the plugin stapled an OCSP response that is not valid for its certificate; fix or remove the plugin's OCSP stapling".to_owned()
+        }
+        C::ApplicationVerificationFailure => {
+            "the plugin's certificate was refused by this client's own checks; see the cause".to_owned()
+        }
+        C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+            Some(webpki::Error::CaUsedAsEndEntity) => {
+                "the plugin's certificate is a CA certificate; name that very certificate in TLSConfig.CAFile to trust it as it is, or serve a server certificate the CA issued".to_owned()
+            }
+            Some(problem) => webpki_problem(problem),
+            None => "the plugin's certificate was refused by this client's own checks; see the cause".to_owned(),
+        },
+        // `CertificateError` is non-exhaustive: a kind rustls adds later.
+        _ => "the plugin's certificate was refused for a reason this client has no words for; see the cause".to_owned(),
     }
+}
+
+/// The webpki refusals rustls passes on as they are (`CertificateError::Other`).
+fn webpki_problem(error: &webpki::Error) -> String {
+    use webpki::Error as W;
+    let what = match error {
+        W::EndEntityUsedAsCa => {
+            "a certificate the plugin sent as an issuer is not a CA (its basicConstraints say CA:FALSE); send the real intermediate CA certificates"
+        }
+        W::PathLenConstraintViolated => {
+            "the plugin's certificate chain is longer than a CA in it allows (pathLenConstraint); issue it from a CA allowed to issue it"
+        }
+        W::NameConstraintViolation => {
+            "the plugin's certificate is for a name its CA is not allowed to issue (name constraints); reissue it within the CA's permitted names"
+        }
+        W::MaximumPathDepthExceeded
+        | W::MaximumPathBuildCallsExceeded
+        | W::MaximumSignatureChecksExceeded
+        | W::MaximumNameConstraintComparisonsExceeded => {
+            "the plugin's certificate chain is too long or too complex to verify; send only the chain to a trusted CA"
+        }
+        W::CertDistrusted => {
+            "the plugin's certificate was issued by a CA this client no longer trusts for it; reissue it from another CA"
+        }
+        W::EmptyEkuExtension => {
+            "the plugin's certificate lists no extended key usage at all, so it is for nothing; reissue it with serverAuth"
+        }
+        W::UnsupportedCertVersion => {
+            "the plugin's certificate is not an X.509 version 3 certificate; reissue it"
+        }
+        W::UnsupportedCriticalExtension => {
+            "the plugin's certificate has an extension marked critical that this client does not understand; reissue it without that extension"
+        }
+        W::UnsupportedNameType => {
+            "the plugin's certificate has a kind of name this client cannot check against the plugin's address; reissue it with DNS names or IP addresses"
+        }
+        W::SignatureAlgorithmMismatch => {
+            "the plugin's certificate declares two different signature algorithms; reissue it"
+        }
+        W::ExtensionValueInvalid
+        | W::InvalidNetworkMaskConstraint
+        | W::InvalidSerialNumber
+        | W::MalformedDnsIdentifier
+        | W::MalformedExtensions
+        | W::MalformedNameConstraint => {
+            "the plugin's certificate (or a CA certificate in its chain) is malformed; reissue it"
+        }
+        _ => {
+            "the plugin's certificate was refused for a reason this client has no words for; see the cause"
+        }
+    };
+    what.to_owned()
 }

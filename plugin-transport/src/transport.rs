@@ -82,7 +82,11 @@ impl Transport {
     ///
     /// For an `https://` address the TLS client is set up here, so a TLS file
     /// that does not load fails now, naming the file; the system roots are read
-    /// once per process.
+    /// once per process. The TLS files must be regular files of at most
+    /// `MAX_TLS_FILE_LEN` (1 MiB, feature `tls`) each: a FIFO, a device or a
+    /// directory is refused without waiting on it or reading it. This is
+    /// blocking file I/O: an async caller makes an `https://` plugin's
+    /// transport in `tokio::task::spawn_blocking`.
     ///
     /// # Errors
     /// [`TransportError::TlsFile`], [`TransportError::TlsSetup`],

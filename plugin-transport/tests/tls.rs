@@ -581,3 +581,149 @@ fn a_ca_file_that_is_missing_or_empty_is_named() {
         "{err}"
     );
 }
+
+/// What a CAFile naming `file` gives, and how long it took.
+fn refused_ca_file(file: &std::path::Path) -> (TransportError, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let err = tls_file_error(&format!(r#"{{"CAFile": "{}"}}"#, file.display()));
+    (err, started.elapsed())
+}
+
+/// The rule a TLS file broke, after "cannot use TLSConfig.<field> <file>: ".
+fn broken_rule(err: &TransportError, field: &str, file: &std::path::Path) -> String {
+    let text = err.to_string();
+    let prefix = format!(
+        "plugin \"test-plugin\" at https://localhost:1: cannot use TLSConfig.{field} {}: ",
+        file.display()
+    );
+    text.strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_owned()
+}
+
+#[test]
+fn a_fifo_as_a_tls_file_is_refused_at_once_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.pem");
+    plugin_test_support::files::fifo(&fifo);
+    // Before the fix this blocked in open(2) until a writer came: forever.
+    let (err, took) = refused_ca_file(&fifo);
+    assert_eq!(
+        broken_rule(&err, "CAFile", &fifo),
+        "it is a FIFO, not a regular file; TLS files must be regular files"
+    );
+    assert!(
+        matches!(&err, TransportError::TlsFile { field: "CAFile", file, source: None, .. } if file == &fifo),
+        "{err:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+
+    // CertFile and KeyFile are read the same way.
+    let cert = certs::write(dir.path(), "c.pem", &certs::self_signed(&["x"]).cert_pem);
+    for (field, cert_file, key_file) in [("KeyFile", &cert, &fifo), ("CertFile", &fifo, &cert)] {
+        let err = tls_file_error(&format!(
+            r#"{{"CertFile": "{}", "KeyFile": "{}"}}"#,
+            cert_file.display(),
+            key_file.display()
+        ));
+        assert_eq!(
+            broken_rule(&err, field, &fifo),
+            "it is a FIFO, not a regular file; TLS files must be regular files"
+        );
+    }
+}
+
+#[test]
+fn dev_zero_as_a_tls_file_is_refused_without_reading_it() {
+    // Before the fix this read without end: 23 GB in 76 s, then the OOM killer.
+    let zero = std::path::Path::new("/dev/zero");
+    let (err, took) = refused_ca_file(zero);
+    assert_eq!(
+        broken_rule(&err, "CAFile", zero),
+        "it is a device, not a regular file; TLS files must be regular files"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+}
+
+#[test]
+fn a_directory_as_a_tls_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (err, _) = refused_ca_file(dir.path());
+    assert_eq!(
+        broken_rule(&err, "CAFile", dir.path()),
+        "it is a directory, not a regular file; TLS files must be regular files"
+    );
+}
+
+#[test]
+fn a_tls_file_over_the_cap_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("ca.pem");
+    let file = std::fs::File::create(&big).unwrap();
+    // A sparse file: its size is all that is looked at.
+    file.set_len(plugin_transport::MAX_TLS_FILE_LEN + 1)
+        .unwrap();
+    let (err, took) = refused_ca_file(&big);
+    assert_eq!(
+        broken_rule(&err, "CAFile", &big),
+        "it is 1048577 bytes, more than the 1048576 (1 MiB) a TLS file may hold; \
+         name a file with only the certificates or key this plugin needs"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+
+    // At the cap exactly, the file is read (and here holds no certificate).
+    file.set_len(plugin_transport::MAX_TLS_FILE_LEN).unwrap();
+    let (err, _) = refused_ca_file(&big);
+    assert_eq!(
+        broken_rule(&err, "CAFile", &big),
+        "it holds no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)"
+    );
+}
+
+const NOT_SIGNED_BY_ITS_ISSUER: &str = "the plugin's certificate was not signed by the CA it \
+     names as its issuer, though a CA of that name is trusted (a self-signed certificate whose \
+     subject is a trusted CA's, or one from another CA of the same name); serve a certificate \
+     that CA issued, or name the plugin's own certificate in TLSConfig.CAFile";
+
+/// A self-signed server certificate for localhost with `key`, whose subject
+/// (and so issuer) is the name of `Ca::new("test CA")`.
+fn self_signed_as_test_ca(key: rcgen::KeyPair) -> Leaf {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test CA");
+    let cert = params.self_signed(&key).unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key,
+    }
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_with_a_trusted_cas_subject_is_refused_in_words() {
+    // The CA's key is ECDSA P-256 and so is the leaf's: webpki checks the
+    // leaf's signature with the CA's key, and it does not verify.
+    let ca = Ca::new("test CA");
+    let leaf = self_signed_as_test_ca(certs::key_for(&PKCS_ECDSA_P256_SHA256));
+    let err = refused_with_ca_file(&leaf, "localhost", &ca.pem()).await;
+    assert_eq!(reason(&err), NOT_SIGNED_BY_ITS_ISSUER);
+    assert!(handshake_error(&err).contains("BadSignature"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_with_a_trusted_cas_subject_and_another_key_type_is_refused_in_words()
+ {
+    // An Ed25519 signature cannot be checked with the CA's ECDSA key: webpki's
+    // `UnsupportedSignatureAlgorithmForPublicKeyContext`, once shown raw.
+    let ca = Ca::new("test CA");
+    let leaf = self_signed_as_test_ca(certs::key_for(&PKCS_ED25519));
+    let err = refused_with_ca_file(&leaf, "localhost", &ca.pem()).await;
+    assert_eq!(reason(&err), NOT_SIGNED_BY_ITS_ISSUER);
+    assert!(!err.to_string().contains('{'), "{err}");
+    // rustls' own error stays the cause.
+    let chain = handshake_error(&err);
+    assert!(
+        chain.contains("UnsupportedSignatureAlgorithmForPublicKey"),
+        "{chain}"
+    );
+}

@@ -221,6 +221,48 @@ async fn ls_activate_shows_what_each_implements_or_why_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_whose_ca_file_is_a_fifo_fails_at_once_and_the_others_are_listed() {
+    // Opening the FIFO for reading waited for a writer in open(2), on the
+    // CLI's only runtime thread: `ls --activate` and `inspect` hung for good.
+    let p = plugins();
+    let files = tempfile::tempdir().unwrap();
+    let fifo = files.path().join("ca.pem");
+    plugin_test_support::files::fifo(&fifo);
+    std::fs::write(
+        p.path().join("fifo.json"),
+        format!(
+            r#"{{"Addr": "https://localhost:1", "TLSConfig": {{"CAFile": "{}"}}}}"#,
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let refused = format!(
+        "plugin \"fifo\" at https://localhost:1: cannot use TLSConfig.CAFile {}: it is a FIFO, not a regular file; TLS files must be regular files",
+        fifo.display()
+    );
+
+    let started = std::time::Instant::now();
+    let out = run(&["--plugin-dir", &p.arg(), "--json", "ls", "--activate"]).await;
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "error: 1 of 4 plugins failed to activate\n");
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let plugins = json["plugins"].as_array().unwrap();
+    let by_name = |name: &str| plugins.iter().find(|p| p["name"] == name).unwrap().clone();
+    for name in ["alpha", "bravo", "charlie"] {
+        assert_eq!(by_name(name)["implements"], json!(["Echo"]), "{name}");
+    }
+    assert_eq!(by_name("fifo")["error"], json!(refused));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+
+    let out = run(&["--plugin-dir", &p.arg(), "--json", "inspect", "fifo"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["error"], json!(refused));
+    assert_eq!(json["manifest"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_shows_the_descriptor_and_the_activation() {
     let p = plugins();
     let out = run(&["--plugin-dir", &p.arg(), "--json", "inspect", "charlie"]).await;

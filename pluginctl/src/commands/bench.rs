@@ -16,7 +16,7 @@ pub(crate) async fn run(ctx: &Context, args: &BenchArgs) -> Result<(), Failure> 
     }
     let body = body(args.body.as_deref()).await?;
     let spec = ctx.lookup(&args.name)?;
-    let client = ctx.client(&spec)?;
+    let client = ctx.client(&spec).await?;
     client.activate().await?;
     for _ in 0..args.warmup {
         client.call_raw(&args.method, body.clone()).await?;

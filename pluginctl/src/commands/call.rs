@@ -12,7 +12,7 @@ pub(crate) async fn run(
 ) -> Result<(), Failure> {
     let body = body(body_arg).await?;
     let spec = ctx.lookup(name)?;
-    let client = ctx.client(&spec)?;
+    let client = ctx.client(&spec).await?;
     client.activate().await?;
     let answer = client.call_raw(method, body).await?;
     let mut out = std::io::stdout().lock();

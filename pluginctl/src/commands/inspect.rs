@@ -11,7 +11,7 @@ use crate::output;
 pub(crate) async fn run(ctx: &Context, name: &str) -> Result<(), Failure> {
     let spec = ctx.lookup(name)?;
     let started = Instant::now();
-    let activation = match ctx.client(&spec) {
+    let activation = match ctx.client(&spec).await {
         Ok(client) => client
             .activate()
             .await

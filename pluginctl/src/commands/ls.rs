@@ -88,6 +88,7 @@ fn failed_activations(outcomes: &[Option<Result<Vec<String>, String>>]) -> Resul
 async fn activation(ctx: &Context, spec: &PluginSpec) -> Result<Vec<String>, String> {
     let client = ctx
         .client(spec)
+        .await
         .map_err(|e| crate::output::one_line(e.as_ref()))?;
     let manifest = client
         .activate()

@@ -38,9 +38,16 @@ impl Context {
         Ok(self.discovery.lookup(&name)?)
     }
 
-    /// A client for `spec`.
-    pub(crate) fn client(&self, spec: &PluginSpec) -> Result<Client, Failure> {
-        Ok(Client::for_spec(spec, &self.client_config())?)
+    /// A client for `spec`. An `https://` plugin's is made on tokio's
+    /// blocking threads, since it reads the descriptor's TLS files: a slow
+    /// file stalls neither `--timeout` nor the other plugins of `ls --activate`.
+    pub(crate) async fn client(&self, spec: &PluginSpec) -> Result<Client, Failure> {
+        let config = self.client_config();
+        if !spec.address().is_tls() {
+            return Ok(Client::for_spec(spec, &config)?);
+        }
+        let spec = spec.clone();
+        Ok(tokio::task::spawn_blocking(move || Client::for_spec(&spec, &config)).await??)
     }
 }
 
