@@ -39,6 +39,7 @@ impl OwnedFile {
         }
         match fs::symlink_metadata(&self.path) {
             Ok(meta) if (meta.dev(), meta.ino()) == self.id => {
+                hooks::run(hooks::Point::BeforeUnlink, &self.path);
                 if let Err(e) = fs::remove_file(&self.path) {
                     tracing::warn!(file = %self.path.display(), "cannot remove the plugin's file: {e}");
                 }
@@ -74,4 +75,59 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<Owned
         return Err(e);
     }
     OwnedFile::adopt(path)
+}
+
+/// Test hooks: a closure run at a named point for a given path, so that a
+/// test can put another server's step between two of this one's. Nothing in
+/// a non-test build.
+pub(crate) mod hooks {
+    use std::path::Path;
+
+    /// Where a hook runs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) enum Point {
+        /// In `OwnedFile::remove`, after the "still ours" check, before the
+        /// unlink.
+        BeforeUnlink,
+        /// In `clear_stale_socket`, after the socket was found, before the
+        /// connect that tells whether it is live.
+        BeforeConnect,
+    }
+
+    #[cfg(test)]
+    type Hook = Box<dyn FnOnce() + Send>;
+
+    #[cfg(test)]
+    static HOOKS: std::sync::Mutex<Vec<(Point, std::path::PathBuf, Hook)>> =
+        std::sync::Mutex::new(Vec::new());
+
+    /// Runs `hook` once, the next time `point` is reached for `path`.
+    #[cfg(test)]
+    pub(crate) fn set(point: Point, path: &Path, hook: impl FnOnce() + Send + 'static) {
+        HOOKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((point, path.to_owned(), Box::new(hook)));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn run(point: Point, path: &Path) {
+        let hook = {
+            let mut hooks = HOOKS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            hooks
+                .iter()
+                .position(|(p, at, _)| *p == point && at == path)
+                .map(|i| hooks.remove(i).2)
+        };
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub(crate) fn run(_point: Point, _path: &Path) {}
 }

@@ -352,6 +352,7 @@ fn clear_stale_socket(path: &Path) -> Result<(), ServerError> {
             path: path.to_owned(),
         });
     }
+    files::hooks::run(files::hooks::Point::BeforeConnect, path);
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(_) => Err(ServerError::SocketInUse {
             path: path.to_owned(),
@@ -369,5 +370,97 @@ fn clear_stale_socket(path: &Path) -> Result<(), ServerError> {
             address: path.display().to_string(),
             source: e,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use plugin_spec::PluginName;
+
+    use super::*;
+    use crate::files::hooks::{self, Point};
+
+    fn server() -> PluginServer {
+        PluginServer::new(PluginName::new("restarted").unwrap())
+            .implements("VolumeDriver")
+            .handle("Echo.Echo", |s: String| async move { Ok::<_, crate::HandlerError>(s) })
+    }
+
+    /// Whether a server answers on `path` (a plain connect: the listen
+    /// backlog accepts it).
+    fn live(path: &Path) -> bool {
+        std::os::unix::net::UnixStream::connect(path).is_ok()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// The soak's failure: the old instance's socket is found, then removed by
+    /// its own cleanup before the connect that tells whether it is live.
+    #[test]
+    fn a_stale_socket_removed_between_its_check_and_the_connect_is_gone_already() {
+        let rt = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sock");
+        // A stale socket: bound, then its listener closed.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let gone = path.clone();
+        hooks::set(Point::BeforeConnect, &path, move || {
+            std::fs::remove_file(&gone).unwrap();
+        });
+        let _entered = rt.enter();
+        let serving = server().serve_unix(&path).expect("a restart must start");
+        assert!(live(&path));
+        drop(serving);
+        assert!(!path.exists());
+    }
+
+    /// The old instance's cleanup checked the path was its socket, then a new
+    /// instance replaced it, then the old one unlinked what was there: the
+    /// new instance's socket. The new instance must serve, and keep its
+    /// socket, whatever the old one's cleanup does meanwhile.
+    #[test]
+    fn a_stopping_instance_never_removes_the_socket_of_the_one_that_replaced_it() {
+        let rt = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sock");
+        let _entered = rt.enter();
+        let old = server().serve_unix(&path).unwrap();
+        let old_id = std::fs::metadata(&path).map(|m| (m.dev(), m.ino())).unwrap();
+        let (started_tx, started_rx) = mpsc::channel();
+        let (new, at) = (mpsc::channel(), path.clone());
+        let handle = rt.handle().clone();
+        hooks::set(Point::BeforeUnlink, &path, move || {
+            // The new instance starts here, between the old one's check and
+            // its unlink; the old one goes on once the new one has started,
+            // or after a second if it cannot start until the old is done.
+            std::thread::spawn(move || {
+                let _entered = handle.enter();
+                let result = server().serve_unix(&at);
+                let _ = started_tx.send(());
+                let _ = new.0.send(result);
+            });
+            let _ = started_rx.recv_timeout(Duration::from_secs(1));
+        });
+        // A graceful stop: the old listener is closed, then its files removed.
+        old.shutdown_handle().shutdown();
+        rt.block_on(old.wait());
+        let new = new.1.recv().unwrap().expect("the new instance must start");
+        let new_id = std::fs::metadata(&path).map(|m| (m.dev(), m.ino()));
+        assert!(new_id.is_ok(), "the old instance removed the new one's socket");
+        assert_ne!(new_id.unwrap(), old_id);
+        assert!(live(&path), "nobody answers on the new socket");
+        drop(new);
+        assert!(!path.exists());
     }
 }
