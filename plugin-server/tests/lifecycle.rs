@@ -297,3 +297,37 @@ async fn without_systemd_there_is_a_clear_error() {
     assert!(matches!(err, plugin_server::ServerError::Systemd { .. }));
     assert!(err.to_string().contains("LISTEN_FDS is not set"), "{err}");
 }
+
+/// A plugin restarted in place, gracefully or by dropping the old instance
+/// (whose accept loop may still be removing its socket on another thread):
+/// the new instance starts every time, and its socket survives the old one's
+/// cleanup. The lock file beside the socket is gone once nobody serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_restarted_in_place_starts_every_time_and_keeps_its_socket() {
+    let dir = Dir::new();
+    let path = dir.join("test.sock");
+    let lock = dir.join(".test.sock.lock");
+    let mut serving = support::test_server().serve_unix(&path).unwrap();
+    assert!(lock.exists(), "the serving instance holds no lock file");
+    for round in 0..200 {
+        if round % 2 == 0 {
+            drop(serving);
+        } else {
+            serving.shutdown().await;
+        }
+        serving = support::test_server()
+            .serve_unix(&path)
+            .unwrap_or_else(|e| panic!("round {round}: the new instance did not start: {e:?}"));
+        tokio::task::yield_now().await;
+        assert_eq!(
+            exchange(&path, &docker_request("Echo.Echo", "up"))
+                .await
+                .body_text(),
+            "up",
+            "round {round}: the new instance's socket"
+        );
+    }
+    drop(serving);
+    assert!(!path.exists());
+    assert!(!lock.exists(), "the lock file outlived the server");
+}

@@ -134,15 +134,21 @@ async fn drop_removes_the_socket_at_once() {
 }
 
 #[tokio::test]
-async fn an_old_server_never_removes_its_successors_socket() {
+async fn a_server_whose_socket_was_removed_keeps_its_path_until_it_stops() {
     let dir = Dir::new();
     let path = dir.join("test.sock");
     let old = test_server().serve_unix(&path).unwrap();
-    // Someone removes the socket and a new server binds the path.
+    // Someone removes the socket: the old server still runs, and still owns
+    // the path (its lock), so a new one is refused rather than racing the old
+    // one's cleanup.
     std::fs::remove_file(&path).unwrap();
-    let _new = test_server().serve_unix(&path).unwrap();
+    let refused = test_server().serve_unix(&path);
+    assert!(
+        matches!(&refused, Err(ServerError::SocketInUse { path: p }) if p == &path),
+        "{refused:?}"
+    );
     drop(old);
-    assert!(path.exists());
+    let _new = test_server().serve_unix(&path).unwrap();
     assert_eq!(
         exchange(&path, &wire("activate-request.http"))
             .await
