@@ -125,7 +125,6 @@ impl PathLock {
             "its lock file kept being replaced while it was being locked",
         ))
     }
-
 }
 
 impl Drop for PathLock {

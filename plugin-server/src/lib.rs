@@ -7,7 +7,9 @@
 //! response), raw (bytes in, bytes out) or streaming. Serve it on
 //!
 //! - a unix socket ([`PluginServer::serve_unix`]): mode 0660, a stale socket
-//!   replaced, a live one never taken over, removed on shutdown;
+//!   replaced, a live one never taken over, removed on shutdown; restarted
+//!   in place, a new instance waits for the old one's cleanup and keeps its
+//!   socket;
 //! - TCP ([`PluginServer::serve_tcp`]): a `.spec` descriptor written
 //!   atomically with the address actually bound;
 //! - TLS ([`PluginServer::serve_tls`], feature `tls`): an `https://`

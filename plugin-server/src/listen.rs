@@ -446,7 +446,9 @@ mod tests {
     fn server() -> PluginServer {
         PluginServer::new(PluginName::new("restarted").unwrap())
             .implements("VolumeDriver")
-            .handle("Echo.Echo", |s: String| async move { Ok::<_, crate::HandlerError>(s) })
+            .handle("Echo.Echo", |s: String| async move {
+                Ok::<_, crate::HandlerError>(s)
+            })
     }
 
     /// Whether a server answers on `path` (a plain connect: the listen
@@ -494,7 +496,9 @@ mod tests {
         let path = dir.path().join("p.sock");
         let _entered = rt.enter();
         let old = server().serve_unix(&path).unwrap();
-        let old_id = std::fs::metadata(&path).map(|m| (m.dev(), m.ino())).unwrap();
+        let old_id = std::fs::metadata(&path)
+            .map(|m| (m.dev(), m.ino()))
+            .unwrap();
         let (started_tx, started_rx) = mpsc::channel();
         let (new, at) = (mpsc::channel(), path.clone());
         let handle = rt.handle().clone();
@@ -515,7 +519,10 @@ mod tests {
         rt.block_on(old.wait());
         let new = new.1.recv().unwrap().expect("the new instance must start");
         let new_id = std::fs::metadata(&path).map(|m| (m.dev(), m.ino()));
-        assert!(new_id.is_ok(), "the old instance removed the new one's socket");
+        assert!(
+            new_id.is_ok(),
+            "the old instance removed the new one's socket"
+        );
         // Often the very inode the old socket had: (dev, ino) alone cannot
         // tell the two apart.
         let _reused = new_id.ok() == Some(old_id);

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use tracing::Instrument;
@@ -147,6 +147,30 @@ where
     }
 }
 
+/// A 501 for a request whose `Transfer-Encoding` names a coding other than
+/// `chunked`, as Go's `net/http` answers: hyper undoes only `chunked`, so the
+/// body would reach the handler still encoded. The connection is closed after
+/// it (the body is not read). `None` for every other request.
+pub(crate) fn unsupported_transfer_coding(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
+    let coding = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"chunked"))?;
+    let mut response = error(
+        StatusCode::NOT_IMPLEMENTED,
+        &format!(
+            "the request's transfer coding {:?} is not supported: only chunked is",
+            String::from_utf8_lossy(coding)
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    Some(response)
+}
+
 /// A JSON value and a newline: go-plugins-helpers answers with Go's
 /// `json.Encoder`, whose output ends in one.
 pub(crate) fn json_line(value: &impl serde::Serialize) -> Vec<u8> {
@@ -159,9 +183,14 @@ fn ok(bytes: Bytes) -> Response<ResponseBody> {
     with_content_type(Response::new(ResponseBody::full(bytes)))
 }
 
+/// `{"Err": message}` and a newline.
+pub(crate) fn error_bytes(message: &str) -> Vec<u8> {
+    json_line(&serde_json::json!({ "Err": message }))
+}
+
 /// `{"Err": message}` with `status`.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response<ResponseBody> {
-    let body = json_line(&serde_json::json!({ "Err": message }));
+    let body = error_bytes(message);
     let mut response = ok(Bytes::from(body));
     *response.status_mut() = status;
     response

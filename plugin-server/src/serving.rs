@@ -29,7 +29,7 @@ use crate::handler::BoxError;
 use crate::handler::PeerCredentials;
 use crate::server::Inner;
 use crate::server::{BoxServerService, PluginServer, through};
-use crate::service::respond;
+use crate::service::{error_bytes, respond, unsupported_transfer_coding};
 
 /// How long a TLS client may take to finish its handshake.
 #[cfg(feature = "tls")]
@@ -479,9 +479,14 @@ async fn serve_io<S>(
             #[cfg(feature = "metrics")]
             let timing = app.labels.start(request.uri().path());
             async move {
-                let response = match app.stack {
-                    None => respond(app.inner, request).await,
-                    Some(stack) => through(stack, request.map(RequestBody::new)).await,
+                let response = if let Some(refused) = unsupported_transfer_coding(request.headers())
+                {
+                    refused
+                } else {
+                    match app.stack {
+                        None => respond(app.inner, request).await,
+                        Some(stack) => through(stack, request.map(RequestBody::new)).await,
+                    }
                 };
                 #[cfg(feature = "metrics")]
                 timing.answered(response.status());
@@ -496,6 +501,7 @@ async fn serve_io<S>(
         io: stream,
         first,
         activity: activity.clone(),
+        replacing: None,
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -695,11 +701,130 @@ impl http_body::Body for Tracked {
 }
 
 /// The connection's stream, telling its [`Activity`] when bytes arrive; it
-/// gives back first the byte [`first_byte`] read.
+/// gives back first the byte [`first_byte`] read. It also puts the
+/// documented `{"Err": ...}` body into the answers hyper makes itself for a
+/// request it cannot parse (see [`parse_error_answer`]).
 struct Watched<S> {
     io: S,
     first: Option<u8>,
     activity: Option<Arc<Activity>>,
+    replacing: Option<Replacing>,
+}
+
+/// Our answer being written in place of hyper's automatic one.
+struct Replacing {
+    ours: Vec<u8>,
+    written: usize,
+    /// The length of hyper's answer, reported written once ours is.
+    theirs: usize,
+}
+
+/// The longest automatic answer hyper writes for a request it cannot parse
+/// (a status line, `content-length: 0`, `date` and `connection: close`).
+const AUTOMATIC_ANSWER_MAX: usize = 256;
+
+/// Our answer for hyper's automatic answer `bytes`, if that is what they are.
+///
+/// hyper's HTTP/1 server answers a request it cannot parse itself, with an
+/// empty body and no way to change it: 400 for a bad request line, header or
+/// framing (`Transfer-Encoding` not ending in `chunked`, say), 431 for a
+/// header section over its limits, 414 for a request target too long. Such an
+/// answer is recognised by its exact shape: the whole write is one head with
+/// one of those statuses and no header but `content-length: 0`, `date` and
+/// `connection`, and no body. Every answer of ours has a `Content-Type`, so none is taken
+/// for one.
+fn parse_error_answer(bytes: &[u8]) -> Option<Vec<u8>> {
+    let head = std::str::from_utf8(bytes).ok()?.strip_suffix("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.strip_prefix("HTTP/1.1 ")?;
+    let (code, why) = match status.get(..3)? {
+        "400" => (
+            "400 Bad Request",
+            "the request is not valid HTTP/1.1: its request line, a header or its body framing could not be parsed",
+        ),
+        "414" => ("414 URI Too Long", "the request target is too long"),
+        "431" => (
+            "431 Request Header Fields Too Large",
+            "the request's header section is too large (too many header fields or too many bytes)",
+        ),
+        _ => return None,
+    };
+    let mut date = None;
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" if value.trim() == "0" => {}
+            "date" => date = Some(value.trim()),
+            "connection" => {}
+            _ => return None,
+        }
+    }
+    let body = error_bytes(why);
+    let mut ours = format!(
+        "HTTP/1.1 {code}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        crate::service::CONTENT_TYPE_V1_1,
+        body.len()
+    );
+    if let Some(date) = date {
+        ours.push_str(&format!("date: {date}\r\n"));
+    }
+    ours.push_str("\r\n");
+    let mut ours = ours.into_bytes();
+    ours.extend_from_slice(&body);
+    Some(ours)
+}
+
+impl<S: AsyncWrite + Unpin> Watched<S> {
+    /// Writes our answer in place of hyper's automatic one; `Ready(Ok(n))`
+    /// (hyper's length) once all of ours is written.
+    fn poll_replace(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        while let Some(replacing) = &mut self.replacing {
+            let Some(rest) = replacing
+                .ours
+                .get(replacing.written..)
+                .filter(|rest| !rest.is_empty())
+            else {
+                let theirs = replacing.theirs;
+                self.replacing = None;
+                return Poll::Ready(Ok(theirs));
+            };
+            match Pin::new(&mut self.io).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => {
+                    self.replacing = None;
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => replacing.written += n,
+                Poll::Ready(Err(e)) => {
+                    self.replacing = None;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(0))
+    }
+
+    /// Starts replacing `bytes` (all hyper offers) if it is an automatic
+    /// answer.
+    fn recognise(&mut self, bytes: &[u8]) -> bool {
+        if self.replacing.is_some() {
+            return true;
+        }
+        if bytes.len() > AUTOMATIC_ANSWER_MAX || !bytes.starts_with(b"HTTP/1.1 4") {
+            return false;
+        }
+        match parse_error_answer(bytes) {
+            Some(ours) => {
+                self.replacing = Some(Replacing {
+                    ours,
+                    written: 0,
+                    theirs: bytes.len(),
+                });
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
@@ -738,6 +863,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.recognise(data) {
+            return self.poll_replace(cx);
+        }
         Pin::new(&mut self.io).poll_write(cx, data)
     }
 
@@ -746,6 +874,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         data: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let total: usize = data.iter().map(|slice| slice.len()).sum();
+        let starts_as_one = data
+            .iter()
+            .find(|slice| !slice.is_empty())
+            .is_some_and(|slice| slice.starts_with(b"HTTP/1.1 4"));
+        if self.replacing.is_some() || (starts_as_one && total <= AUTOMATIC_ANSWER_MAX) {
+            let offered: Vec<u8> = data
+                .iter()
+                .flat_map(|slice| slice.iter().copied())
+                .collect();
+            if self.recognise(&offered) {
+                return self.poll_replace(cx);
+            }
+        }
         Pin::new(&mut self.io).poll_write_vectored(cx, data)
     }
 
