@@ -266,52 +266,43 @@ async fn a_typed_handler_matches_keys_as_go_does() {
     );
 }
 
-/// What hyper rejects before any handler sees the request gets the
-/// documented `{"Err": ...}` body too, and the connection is closed.
-async fn rejected(request: &[u8]) -> (String, Option<String>, Option<String>, String) {
+/// A request refused before any handler sees it: `status_line`, the
+/// documented `{"Err": ...}` body (exactly `body`) as every other error has,
+/// and the connection closed.
+async fn assert_refused(request: &[u8], status_line: &str, body: &str) {
     let (_dir, _serving, path) = served().await;
     let raw = exchange(&path, request).await;
-    assert_eq!(raw.header("content-type"), Some(CONTENT_TYPE_V1_1));
+    let length = raw.body.len().to_string();
     assert_eq!(
-        raw.header("content-length"),
-        Some(raw.body.len().to_string().as_str())
+        (
+            raw.status_line.as_str(),
+            raw.header("content-type"),
+            raw.header("content-length"),
+            raw.header("connection"),
+            raw.body_text(),
+        ),
+        (
+            status_line,
+            Some(CONTENT_TYPE_V1_1),
+            Some(length.as_str()),
+            Some("close"),
+            body
+        )
     );
-    (
-        raw.status_line.clone(),
-        raw.header("connection").map(str::to_owned),
-        raw.header("allow").map(str::to_owned),
-        raw.body_text().to_owned(),
-    )
 }
 
 const NOT_HTTP: &str = "{\"Err\":\"the request is not valid HTTP/1.1: its request line, a header or its body framing could not be parsed\"}\n";
 
 #[tokio::test]
 async fn a_malformed_request_line_gets_400_with_err() {
-    assert_eq!(
-        rejected(b"NOT AN HTTP REQUEST LINE\r\n\r\n").await,
-        (
-            "HTTP/1.1 400 Bad Request".to_owned(),
-            Some("close".to_owned()),
-            None,
-            NOT_HTTP.to_owned()
-        )
-    );
+    let request = b"NOT AN HTTP REQUEST LINE\r\n\r\n";
+    assert_refused(request, "HTTP/1.1 400 Bad Request", NOT_HTTP).await;
 }
 
 #[tokio::test]
 async fn invalid_header_bytes_get_400_with_err() {
-    let request =
-        b"POST /VolumeDriver.List HTTP/1.1\r\nHost: plugin\r\nBad\x01Name: x\r\nContent-Length: 2\r\n\r\n{}";
-    assert_eq!(
-        rejected(request).await,
-        (
-            "HTTP/1.1 400 Bad Request".to_owned(),
-            Some("close".to_owned()),
-            None,
-            NOT_HTTP.to_owned()
-        )
-    );
+    let request = b"POST /VolumeDriver.List HTTP/1.1\r\nHost: plugin\r\nBad\x01Name: x\r\nContent-Length: 2\r\n\r\n{}";
+    assert_refused(request, "HTTP/1.1 400 Bad Request", NOT_HTTP).await;
 }
 
 #[tokio::test]
@@ -321,45 +312,28 @@ async fn an_oversized_header_section_gets_431_with_err() {
         request.extend_from_slice(format!("X-Header-{i}: {i}\r\n").as_bytes());
     }
     request.extend_from_slice(b"Content-Length: 2\r\n\r\n{}");
-    assert_eq!(
-        rejected(&request).await,
-        (
-            "HTTP/1.1 431 Request Header Fields Too Large".to_owned(),
-            Some("close".to_owned()),
-            None,
-            "{\"Err\":\"the request's header section is too large (too many header fields or too many bytes)\"}\n".to_owned()
-        )
-    );
+    let body = "{\"Err\":\"the request's header section is too large (too many header fields or too many bytes)\"}\n";
+    assert_refused(
+        &request,
+        "HTTP/1.1 431 Request Header Fields Too Large",
+        body,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_transfer_coding_other_than_chunked_gets_501_before_the_handler() {
     // Echo.Echo would answer the (still gzip-compressed) bytes it was given.
     let request = b"POST /Echo.Echo HTTP/1.1\r\nHost: plugin\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
-    assert_eq!(
-        rejected(request).await,
-        (
-            "HTTP/1.1 501 Not Implemented".to_owned(),
-            Some("close".to_owned()),
-            None,
-            "{\"Err\":\"the request's transfer coding \\\"gzip\\\" is not supported: only chunked is\"}\n".to_owned()
-        )
-    );
+    let body = "{\"Err\":\"the request's transfer coding \\\"gzip\\\" is not supported: only chunked is\"}\n";
+    assert_refused(request, "HTTP/1.1 501 Not Implemented", body).await;
 }
 
 #[tokio::test]
 async fn a_transfer_coding_not_ending_in_chunked_gets_400_with_err() {
     // No framing hyper can read: rejected as it parses the head.
     let request = b"POST /Echo.Echo HTTP/1.1\r\nHost: plugin\r\nTransfer-Encoding: gzip\r\n\r\nhi";
-    assert_eq!(
-        rejected(request).await,
-        (
-            "HTTP/1.1 400 Bad Request".to_owned(),
-            Some("close".to_owned()),
-            None,
-            NOT_HTTP.to_owned()
-        )
-    );
+    assert_refused(request, "HTTP/1.1 400 Bad Request", NOT_HTTP).await;
 }
 
 #[tokio::test]
