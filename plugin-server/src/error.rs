@@ -13,7 +13,10 @@ pub enum ServerError {
     #[error("serving a plugin needs a tokio runtime; call serve_* from within one")]
     NoRuntime,
 
-    /// A live server already answers on the socket path.
+    /// A live server already answers on the socket path, or another server
+    /// still holds the path's lock (see
+    /// [`serve_unix_with`](crate::PluginServer::serve_unix_with)) after the
+    /// wait for it to finish stopping.
     #[error("a server is already listening on {}; stop it first, or serve on another path", path.display())]
     SocketInUse {
         /// The socket path.

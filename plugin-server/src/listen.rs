@@ -117,7 +117,8 @@ impl PluginServer {
     /// `.NAME.lock` beside the socket (`.p.sock.lock` for `p.sock`; plugin
     /// discovery ignores it) from before it binds until after its socket is
     /// removed, and removes the lock file on the way out; the kernel releases
-    /// the lock of a process that dies. A new instance that finds the lock
+    /// the lock of a process that dies (its empty lock file stays, and the
+    /// next instance takes it). A new instance that finds the lock
     /// held gets [`ServerError::SocketInUse`] if a server answers on the
     /// socket, and otherwise (the holder is stopping, or still starting)
     /// waits for the lock, up to 2 seconds, blocking its thread, then gets
