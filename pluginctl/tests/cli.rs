@@ -877,9 +877,17 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     listed.sort();
+    // Each unix socket has its server's lock beside it (`.NAME.sock.lock`,
+    // which discovery passes over), held while it serves.
     assert_eq!(
         listed,
         [
+            ".demo-authz.sock.lock",
+            ".demo-ipam.sock.lock",
+            ".demo-log.sock.lock",
+            ".demo-net.sock.lock",
+            ".demo-volume.sock.lock",
+            ".echo.sock.lock",
             "demo-authz.sock",
             "demo-ipam.sock",
             "demo-log.sock",
@@ -920,7 +928,8 @@ async fn demo_serve_serves_until_sigterm_then_removes_its_sockets() {
         lines.next_line().await.unwrap().unwrap(),
         "stopped; sockets and descriptors removed"
     );
-    // Only the state is kept: the volume created above, for the next start.
+    // Only the state is kept: the volume created above, for the next start;
+    // the sockets went, and their locks with them.
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
