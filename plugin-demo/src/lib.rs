@@ -124,11 +124,22 @@ fn name(name: &str) -> Result<PluginName, DemoError> {
 /// keeps the volume as it is (its options too); `Remove` of a mounted volume
 /// fails.
 ///
+/// One demo-volume per STATE: it holds an exclusive `flock` on
+/// `state/demo-volume.lock` for as long as the returned server (and what
+/// serves it) lives, so a second one, in this process or another, is refused
+/// rather than rewriting the table from its own and losing the first one's
+/// volumes. Links planted in STATE are refused, never followed: the table is
+/// written to a new file (`O_EXCL`, `O_NOFOLLOW`) renamed over the old, and
+/// a volume's path that is a symbolic link is never made, adopted or
+/// answered as a mountpoint.
+///
 /// # Errors
 ///
+/// [`DemoError::StateLocked`] if another demo-volume holds `state`,
 /// [`DemoError::State`] if `state` cannot be made or read,
-/// [`DemoError::VolumeTable`] if `state/volumes.json` is not a volume table
-/// (it is left as it is).
+/// [`DemoError::NotFollowed`] if `state/volumes` is a link or not a
+/// directory, [`DemoError::VolumeTable`] if `state/volumes.json` is not a
+/// volume table (it is left as it is).
 pub fn demo_volume(state: &Path) -> Result<PluginServer, DemoError> {
     let volumes = volume::Directories::open(state)?;
     Ok(PluginServer::new(name(DEMO_VOLUME)?).volume_driver(volumes))

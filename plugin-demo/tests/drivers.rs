@@ -323,3 +323,89 @@ async fn a_container_id_that_is_not_one_never_becomes_a_path() {
         Some("demo-log: \"../../x\" is not a container ID")
     );
 }
+
+/// Issue 31, point 8: two demo-volumes on one STATE would each rewrite
+/// `volumes.json` from their own table and lose what the other acknowledged.
+/// The second is refused, naming STATE; once the first is gone, a new one
+/// starts and has the first one's volumes.
+#[tokio::test]
+async fn a_second_demo_volume_on_one_state_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (serving, volumes) = serve_volumes(dir.path());
+    volumes.create("v1", None).await.unwrap();
+
+    let err = demo_volume(&state).unwrap_err();
+    let canonical = std::fs::canonicalize(&state).unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "another demo-volume holds the state directory {} (lock file {}); stop it, or give this one another STATE",
+            canonical.display(),
+            canonical.join("demo-volume.lock").display()
+        )
+    );
+    assert!(matches!(err, plugin_demo::DemoError::StateLocked { .. }));
+    // The first one is untouched and still serves.
+    assert_eq!(volumes.list().await.unwrap().len(), 1);
+
+    serving.shutdown().await;
+    let (_serving, volumes) = serve_volumes(dir.path());
+    assert_eq!(volumes.list().await.unwrap()[0].name, "v1");
+}
+
+/// Issue 31, point 10: a link planted at `volumes.json.tmp` is never written
+/// through: the file it points at, outside STATE, is untouched by a Create.
+#[tokio::test]
+async fn a_link_planted_at_the_temporary_table_is_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, volumes) = serve_volumes(dir.path());
+    let outside = dir.path().join("outside");
+    std::fs::write(&outside, "precious").unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("volumes.json.tmp")).unwrap();
+
+    volumes.create("v1", None).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+    assert!(
+        !std::fs::symlink_metadata(state.join("volumes.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(volumes.list().await.unwrap()[0].name, "v1");
+}
+
+/// Issue 31, point 10: a link planted at `volumes/NAME` is refused by Create,
+/// Mount and Path, never adopted or answered as a mountpoint.
+#[tokio::test]
+async fn a_link_planted_at_a_volumes_path_is_refused_never_a_mountpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, volumes) = serve_volumes(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let planted = std::fs::canonicalize(&state).unwrap().join("volumes/v1");
+    std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+    let refused = format!(
+        "demo-volume: refusing {}: it is a symbolic link or not a directory",
+        planted.display()
+    );
+
+    let err = volumes.create("v1", None).await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    assert_eq!(volumes.list().await.unwrap().len(), 0);
+
+    // A volume made, then its directory replaced by a link: Mount and Path
+    // refuse it.
+    volumes.create("v2", None).await.unwrap();
+    let v2 = planted.with_file_name("v2");
+    std::fs::remove_dir(&v2).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &v2).unwrap();
+    let refused = refused.replace("volumes/v1", "volumes/v2");
+    let err = volumes.mount("v2", "c1").await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    let err = volumes.path("v2").await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
+}
