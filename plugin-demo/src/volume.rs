@@ -42,12 +42,6 @@ const TABLE: &str = "volumes.json";
 /// The lock file in STATE: one demo-volume per state directory.
 const LOCK: &str = "demo-volume.lock";
 
-/// `O_NOFOLLOW`: a planted link at a file's path fails the open (`ELOOP`).
-fn no_follow() -> i32 {
-    // The flag's bits fit an i32 (open(2)'s flags argument).
-    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
-}
-
 /// Takes the exclusive lock on `state` (the lock file made if missing, never
 /// through a link), or says another demo-volume holds it.
 fn lock(state: &Path) -> Result<OwnedFd, DemoError> {
@@ -100,7 +94,7 @@ impl Directories {
         let table = state.join(TABLE);
         let read = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(no_follow())
+            .custom_flags(crate::no_follow())
             .open(&table)
             .and_then(|mut file| {
                 let mut bytes = Vec::new();
@@ -165,7 +159,7 @@ impl Directories {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .custom_flags(no_follow())
+            .custom_flags(crate::no_follow())
             .open(&temporary)?;
         file.write_all(&bytes)?;
         drop(file);

@@ -409,3 +409,78 @@ async fn a_link_planted_at_a_volumes_path_is_refused_never_a_mountpoint() {
     assert_eq!(err.message(), Some(refused.as_str()));
     assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
 }
+
+/// Issue 31, point 12: whoever can call StartLogging could feed its FIFO
+/// without limit. What is kept is rotated as Docker's `json-file` rotates
+/// (`max-size`, `max-file` from the container's log options): more than
+/// `max-size` × `max-file` written, the files stay within the bound and the
+/// newest entries are the ones kept, in order.
+#[tokio::test]
+async fn the_log_driver_rotates_within_max_size_and_max_file_keeping_the_newest() {
+    use tokio::io::AsyncWriteExt;
+
+    const MAX_SIZE: u64 = 64 * 1024;
+    const ENTRIES: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, client) = serve(demo_log(&state).unwrap(), dir.path());
+    let logs = LogDriverClient::from(client);
+    let path = dir.path().join("c1.fifo");
+    fifo(&path);
+    let info = Info {
+        container_id: "c1".to_owned(),
+        config: [("max-size", "64k"), ("max-file", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ..Info::default()
+    };
+    let writer = tokio::spawn({
+        let path = path.clone();
+        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
+    });
+    logs.start_logging(path.to_str().unwrap(), info)
+        .await
+        .unwrap();
+    let mut writer = writer.await.unwrap().unwrap();
+    let line = |i: usize| format!("{i:05} {}", "x".repeat(250));
+    let follower = lines(&logs, "c1", 0, true).await;
+    let writing = tokio::spawn(async move {
+        let mut written = 0usize;
+        for i in 0..ENTRIES {
+            let frame = logdriver::frame(&entry(&line(i)));
+            written += frame.len();
+            writer.write_all(&frame).await.unwrap();
+        }
+        writer.flush().await.unwrap();
+        (writer, written)
+    });
+    // Every entry has been kept once the follower has seen the last.
+    let followed: Vec<String> = follower.take(ENTRIES).collect().await;
+    assert_eq!(
+        followed.last().unwrap(),
+        &format!("{}\n", line(ENTRIES - 1))
+    );
+    let (writer, written) = writing.await.unwrap();
+    assert!(written as u64 > 3 * MAX_SIZE, "{written} bytes written");
+    logs.stop_logging(path.to_str().unwrap()).await.unwrap();
+    drop(writer);
+
+    let logs_dir = state.join("logs");
+    assert_eq!(tree(&logs_dir), ["c1.frames", "c1.frames.1", "c1.frames.2"]);
+    for file in tree(&logs_dir) {
+        let len = std::fs::metadata(logs_dir.join(&file)).unwrap().len();
+        assert!(len <= MAX_SIZE, "{file} is {len} bytes");
+    }
+    // The newest are kept, oldest first, with no gap.
+    let all: Vec<String> = lines(&logs, "c1", -1, false).await.collect().await;
+    assert!(all.len() < ENTRIES && all.len() > 2 * (MAX_SIZE as usize / 300));
+    let first = ENTRIES - all.len();
+    let expected: Vec<String> = (first..ENTRIES).map(|i| format!("{}\n", line(i))).collect();
+    assert_eq!(all, expected);
+    // A tail across the rotated files.
+    let tail: Vec<String> = lines(&logs, "c1", 500, false).await.collect().await;
+    assert_eq!(tail, expected[expected.len() - 500..]);
+    let last: Vec<String> = lines(&logs, "c1", 1, false).await.collect().await;
+    assert_eq!(last, [format!("{}\n", line(ENTRIES - 1))]);
+}
