@@ -230,6 +230,21 @@ fn fifo(path: &Path) {
     assert!(status.success());
 }
 
+/// Makes the FIFO `path` and starts logging `info`'s container through it:
+/// the engine's end, open for writing.
+async fn start_logging(logs: &LogDriverClient, path: &Path, info: Info) -> tokio::fs::File {
+    fifo(path);
+    // The engine opens its end for writing; the plugin opens the other.
+    let writer = tokio::spawn({
+        let path = path.to_owned();
+        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
+    });
+    logs.start_logging(path.to_str().unwrap(), info)
+        .await
+        .unwrap();
+    writer.await.unwrap().unwrap()
+}
+
 async fn lines(
     logs: &LogDriverClient,
     container: &str,
@@ -262,20 +277,11 @@ async fn the_log_driver_keeps_the_engines_frames_and_reads_them_back() {
     assert!(logs.capabilities().await.unwrap().cap.read_logs);
 
     let path = dir.path().join("c1.fifo");
-    fifo(&path);
     let info = Info {
         container_id: "c0ffee".to_owned(),
         ..Info::default()
     };
-    // The engine opens its end for writing; the plugin opens the other.
-    let writer = tokio::spawn({
-        let path = path.clone();
-        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
-    });
-    logs.start_logging(path.to_str().unwrap(), info)
-        .await
-        .unwrap();
-    let mut writer = writer.await.unwrap().unwrap();
+    let mut writer = start_logging(&logs, &path, info).await;
     // A follower from the start sees every line once, then the end.
     let follower = lines(&logs, "c0ffee", -1, true).await;
     for line in ["one", "two", "three"] {
@@ -354,13 +360,24 @@ async fn a_second_demo_volume_on_one_state_is_refused_until_the_first_is_gone() 
     assert_eq!(volumes.list().await.unwrap()[0].name, "v1");
 }
 
+/// demo-volume serving in a new temp dir, its state in `DIR/state`.
+fn fresh_volumes() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Serving,
+    VolumeDriverClient,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (serving, volumes) = serve_volumes(dir.path());
+    let state = dir.path().join("state");
+    (dir, state, serving, volumes)
+}
+
 /// Issue 31, point 10: a link planted at `volumes.json.tmp` is never written
 /// through: the file it points at, outside STATE, is untouched by a Create.
 #[tokio::test]
 async fn a_link_planted_at_the_temporary_table_is_not_written_through() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let (_serving, volumes) = serve_volumes(dir.path());
+    let (dir, state, _serving, volumes) = fresh_volumes();
     let outside = dir.path().join("outside");
     std::fs::write(&outside, "precious").unwrap();
     std::os::unix::fs::symlink(&outside, state.join("volumes.json.tmp")).unwrap();
@@ -380,9 +397,7 @@ async fn a_link_planted_at_the_temporary_table_is_not_written_through() {
 /// Mount and Path, never adopted or answered as a mountpoint.
 #[tokio::test]
 async fn a_link_planted_at_a_volumes_path_is_refused_never_a_mountpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let (_serving, volumes) = serve_volumes(dir.path());
+    let (dir, state, _serving, volumes) = fresh_volumes();
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     let planted = std::fs::canonicalize(&state).unwrap().join("volumes/v1");
@@ -426,7 +441,6 @@ async fn the_log_driver_rotates_within_max_size_and_max_file_keeping_the_newest(
     let (_serving, client) = serve(demo_log(&state).unwrap(), dir.path());
     let logs = LogDriverClient::from(client);
     let path = dir.path().join("c1.fifo");
-    fifo(&path);
     let info = Info {
         container_id: "c1".to_owned(),
         config: [("max-size", "64k"), ("max-file", "3")]
@@ -435,14 +449,7 @@ async fn the_log_driver_rotates_within_max_size_and_max_file_keeping_the_newest(
             .collect(),
         ..Info::default()
     };
-    let writer = tokio::spawn({
-        let path = path.clone();
-        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
-    });
-    logs.start_logging(path.to_str().unwrap(), info)
-        .await
-        .unwrap();
-    let mut writer = writer.await.unwrap().unwrap();
+    let mut writer = start_logging(&logs, &path, info).await;
     let line = |i: usize| format!("{i:05} {}", "x".repeat(250));
     let follower = lines(&logs, "c1", 0, true).await;
     let writing = tokio::spawn(async move {
