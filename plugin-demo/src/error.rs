@@ -30,6 +30,35 @@ pub enum DemoError {
         source: serde_json::Error,
     },
 
+    /// Another `demo-volume` holds the state directory: two processes on one
+    /// STATE would each rewrite its table from their own and lose what the
+    /// other acknowledged.
+    #[error(
+        "another demo-volume holds the state directory {} (lock file {}); stop it, or give this one another STATE",
+        state.display(),
+        lock.display()
+    )]
+    StateLocked {
+        /// The state directory.
+        state: PathBuf,
+        /// The lock file in it (`STATE/demo-volume.lock`).
+        lock: PathBuf,
+        /// The lock's error (`EWOULDBLOCK`).
+        source: std::io::Error,
+    },
+
+    /// A path in a plugin's state directory is a symbolic link (or not what
+    /// it should be): planted links are refused, never followed.
+    #[error("{plugin}: refusing {}: it is a symbolic link or not a {expected}", path.display())]
+    NotFollowed {
+        /// The plugin.
+        plugin: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What it should be (`directory`, `regular file`).
+        expected: &'static str,
+    },
+
     /// A plugin name is not a valid one.
     #[error("{name:?} is not a valid plugin name")]
     Name {

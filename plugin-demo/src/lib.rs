@@ -9,7 +9,7 @@
 //! | `demo-ipam` ([`demo_ipam`]) | an in-memory IpamDriver (IPv4) | a unix socket |
 //! | `demo-net` ([`demo_net`]) | a NetworkDriver: a host bridge per network, a veth pair per endpoint (rtnetlink; needs root) | a unix socket |
 //! | `demo-authz` ([`demo_authz`]) | an authorization plugin: denies deleting `locked-` objects | a unix socket |
-//! | `demo-log` ([`demo_log`]) | a LogDriver: keeps each container's lines in `STATE/logs/`, reads them back | a unix socket |
+//! | `demo-log` ([`demo_log`]) | a LogDriver: keeps each container's lines in `STATE/logs/`, rotated at `max-size` (10 MiB) with `max-file` (3) files kept, as Docker's `json-file`; reads them back | a unix socket |
 //! | `echo` ([`echo`]) | `Echo.Echo` answers its request body | a unix socket |
 //! | `echo-tcp` | the same | TCP, with a `.spec` |
 //! | `echo-tls` | the same | TLS, with a `.json` naming a CA made on the spot ([`demo_tls`]) |
@@ -87,6 +87,13 @@ use plugin_subsystems::{
 pub use crate::authz::DENIED as AUTHZ_DENIED;
 pub use crate::error::DemoError;
 
+/// `O_NOFOLLOW`, for `OpenOptionsExt::custom_flags`: a link planted at a
+/// file's path in a state directory fails the open (`ELOOP`), never followed.
+pub(crate) fn no_follow() -> i32 {
+    // The flag's bits fit an i32 (open(2)'s flags argument).
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
 /// The volume plugin's name.
 pub const DEMO_VOLUME: &str = "demo-volume";
 /// The IPAM plugin's name.
@@ -124,11 +131,22 @@ fn name(name: &str) -> Result<PluginName, DemoError> {
 /// keeps the volume as it is (its options too); `Remove` of a mounted volume
 /// fails.
 ///
+/// One demo-volume per STATE: it holds an exclusive `flock` on
+/// `state/demo-volume.lock` for as long as the returned server (and what
+/// serves it) lives, so a second one, in this process or another, is refused
+/// rather than rewriting the table from its own and losing the first one's
+/// volumes. Links planted in STATE are refused, never followed: the table is
+/// written to a new file (`O_EXCL`, `O_NOFOLLOW`) renamed over the old, and
+/// a volume's path that is a symbolic link is never made, adopted or
+/// answered as a mountpoint.
+///
 /// # Errors
 ///
+/// [`DemoError::StateLocked`] if another demo-volume holds `state`,
 /// [`DemoError::State`] if `state` cannot be made or read,
-/// [`DemoError::VolumeTable`] if `state/volumes.json` is not a volume table
-/// (it is left as it is).
+/// [`DemoError::NotFollowed`] if `state/volumes` is a link or not a
+/// directory, [`DemoError::VolumeTable`] if `state/volumes.json` is not a
+/// volume table (it is left as it is).
 pub fn demo_volume(state: &Path) -> Result<PluginServer, DemoError> {
     let volumes = volume::Directories::open(state)?;
     Ok(PluginServer::new(name(DEMO_VOLUME)?).volume_driver(volumes))
@@ -170,6 +188,19 @@ pub fn demo_metrics(state: &Path) -> Result<PluginServer, DemoError> {
 /// `demo-log`: a LogDriver that keeps each container's lines in
 /// `state/logs/` (the engine's own frames) and reads them back, honouring
 /// `Tail` and `Follow`. `state/logs` is made if missing.
+///
+/// What is kept is bounded as Docker's `json-file` driver bounds it: a
+/// container's `ID.frames` is rotated to `ID.frames.1` (and `.1` to `.2`, and
+/// so on) when the next entry would take it past `max-size`, and at most
+/// `max-file` files are kept, the oldest dropped. The defaults are
+/// `max-size` 10 MiB and `max-file` 3 (30 MiB a container; a single entry,
+/// at most 1 MiB, bigger than `max-size` gets a file of its own); a
+/// container sets its own with `--log-opt max-size=64k --log-opt
+/// max-file=5` (`max-size` in bytes or with `k`, `m`, `g`, powers of 1024;
+/// `max-file` from 1 to 100), which the engine passes in `StartLogging`'s
+/// `Info.Config`; an invalid one fails `StartLogging`, naming it. `Tail: N`
+/// reads the newest file first, skipping over the frames it does not
+/// return, and holds only the N entries it answers.
 ///
 /// # Errors
 ///

@@ -4,6 +4,9 @@
 //! data.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -28,10 +31,46 @@ struct Kept {
 pub(crate) struct Directories {
     state: PathBuf,
     volumes: Mutex<BTreeMap<String, Kept>>,
+    /// The exclusive `flock` on `STATE/demo-volume.lock`, held for the life
+    /// of the plugin (released when this is dropped, or the process dies).
+    _lock: OwnedFd,
 }
 
 /// The file the volume table is kept in.
 const TABLE: &str = "volumes.json";
+
+/// The lock file in STATE: one demo-volume per state directory.
+const LOCK: &str = "demo-volume.lock";
+
+/// Takes the exclusive lock on `state` (the lock file made if missing, never
+/// through a link), or says another demo-volume holds it.
+fn lock(state: &Path) -> Result<OwnedFd, DemoError> {
+    use rustix::fs::{Mode, OFlags};
+    let path = state.join(LOCK);
+    let fd = rustix::fs::open(
+        &path,
+        OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| DemoError::State {
+        plugin: crate::DEMO_VOLUME,
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    match rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(fd),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(DemoError::StateLocked {
+            state: state.to_owned(),
+            lock: path,
+            source: e.into(),
+        }),
+        Err(e) => Err(DemoError::State {
+            plugin: crate::DEMO_VOLUME,
+            path,
+            source: e.into(),
+        }),
+    }
+}
 
 impl Directories {
     /// The volumes kept in `state` (made if missing; an absolute path, as
@@ -45,11 +84,23 @@ impl Directories {
                 source,
             }
         };
-        let volumes_dir = state.join("volumes");
-        std::fs::create_dir_all(&volumes_dir).map_err(failed(&volumes_dir))?;
+        std::fs::create_dir_all(state).map_err(failed(state))?;
         let state = std::fs::canonicalize(state).map_err(failed(state))?;
+        // First the lock: nothing of STATE is read before this instance is
+        // its only user.
+        let lock = lock(&state)?;
+        let volumes_dir = state.join("volumes");
+        ensure_dir(&volumes_dir).map_err(|e| e.into_demo(crate::DEMO_VOLUME))?;
         let table = state.join(TABLE);
-        let volumes = match std::fs::read(&table) {
+        let read = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(crate::no_follow())
+            .open(&table)
+            .and_then(|mut file| {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut bytes).map(|_| bytes)
+            });
+        let volumes = match read {
             Ok(bytes) => {
                 serde_json::from_slice(&bytes).map_err(|source| DemoError::VolumeTable {
                     path: table.clone(),
@@ -62,6 +113,7 @@ impl Directories {
         Ok(Self {
             state,
             volumes: Mutex::new(volumes),
+            _lock: lock,
         })
     }
 
@@ -96,7 +148,21 @@ impl Directories {
     fn save(&self, volumes: &BTreeMap<String, Kept>) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(volumes).map_err(std::io::Error::other)?;
         let temporary = self.state.join(format!("{TABLE}.tmp"));
-        std::fs::write(&temporary, bytes)?;
+        // A stale temporary file (or a link planted there) is removed, never
+        // written through: the new one is made afresh (`O_EXCL`, and
+        // `O_NOFOLLOW`), and the rename replaces `volumes.json` itself.
+        match std::fs::remove_file(&temporary) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(crate::no_follow())
+            .open(&temporary)?;
+        file.write_all(&bytes)?;
+        drop(file);
         std::fs::rename(&temporary, self.state.join(TABLE))
     }
 
@@ -140,9 +206,74 @@ fn missing(name: &str) -> HandlerError {
     HandlerError::new(format!("demo-volume: no such volume: {name}"))
 }
 
+/// Why a volume directory cannot be used.
+#[derive(Debug)]
+enum DirError {
+    /// A link, or not a directory, is there: refused, never followed.
+    NotADirectory(PathBuf),
+    /// The file system's error.
+    Io(PathBuf, std::io::Error),
+}
+
+impl DirError {
+    fn into_demo(self, plugin: &'static str) -> DemoError {
+        match self {
+            Self::NotADirectory(path) => DemoError::NotFollowed {
+                plugin,
+                path,
+                expected: "directory",
+            },
+            Self::Io(path, source) => DemoError::State {
+                plugin,
+                path,
+                source,
+            },
+        }
+    }
+}
+
+impl From<DirError> for HandlerError {
+    fn from(e: DirError) -> Self {
+        match e {
+            DirError::NotADirectory(path) => HandlerError::new(format!(
+                "demo-volume: refusing {}: it is a symbolic link or not a directory",
+                path.display()
+            )),
+            DirError::Io(path, e) => {
+                HandlerError::new(format!("demo-volume: cannot make {}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+/// Checks that `dir` is a directory itself (a link to one is refused, not
+/// adopted), without making it.
+fn check_dir(dir: &Path) -> Result<bool, DirError> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_dir() => Ok(true),
+        Ok(_) => Err(DirError::NotADirectory(dir.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(DirError::Io(dir.to_owned(), e)),
+    }
+}
+
+/// Makes `dir` with `create_dir` (which fails if anything, a link included,
+/// is there) unless a directory, not a link, already is.
+fn ensure_dir(dir: &Path) -> Result<(), DirError> {
+    if check_dir(dir)? {
+        return Ok(());
+    }
+    std::fs::create_dir(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            DirError::NotADirectory(dir.to_owned())
+        } else {
+            DirError::Io(dir.to_owned(), e)
+        }
+    })
+}
+
 fn make_dir(dir: &Path) -> Result<(), HandlerError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| HandlerError::new(format!("demo-volume: cannot make {}: {e}", dir.display())))
+    Ok(ensure_dir(dir)?)
 }
 
 impl VolumeDriver for Directories {
@@ -206,6 +337,8 @@ impl VolumeDriver for Directories {
             volumes
                 .get(&request.name)
                 .ok_or_else(|| missing(&request.name))?;
+            // Never a mountpoint through a link planted at the volume's path.
+            check_dir(&self.dir(&request.name))?;
             Ok(volume::PathResponse {
                 mountpoint: self.dir(&request.name).display().to_string(),
             })

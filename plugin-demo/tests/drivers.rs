@@ -230,6 +230,21 @@ fn fifo(path: &Path) {
     assert!(status.success());
 }
 
+/// Makes the FIFO `path` and starts logging `info`'s container through it:
+/// the engine's end, open for writing.
+async fn start_logging(logs: &LogDriverClient, path: &Path, info: Info) -> tokio::fs::File {
+    fifo(path);
+    // The engine opens its end for writing; the plugin opens the other.
+    let writer = tokio::spawn({
+        let path = path.to_owned();
+        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
+    });
+    logs.start_logging(path.to_str().unwrap(), info)
+        .await
+        .unwrap();
+    writer.await.unwrap().unwrap()
+}
+
 async fn lines(
     logs: &LogDriverClient,
     container: &str,
@@ -262,20 +277,11 @@ async fn the_log_driver_keeps_the_engines_frames_and_reads_them_back() {
     assert!(logs.capabilities().await.unwrap().cap.read_logs);
 
     let path = dir.path().join("c1.fifo");
-    fifo(&path);
     let info = Info {
         container_id: "c0ffee".to_owned(),
         ..Info::default()
     };
-    // The engine opens its end for writing; the plugin opens the other.
-    let writer = tokio::spawn({
-        let path = path.clone();
-        async move { tokio::fs::OpenOptions::new().write(true).open(path).await }
-    });
-    logs.start_logging(path.to_str().unwrap(), info)
-        .await
-        .unwrap();
-    let mut writer = writer.await.unwrap().unwrap();
+    let mut writer = start_logging(&logs, &path, info).await;
     // A follower from the start sees every line once, then the end.
     let follower = lines(&logs, "c0ffee", -1, true).await;
     for line in ["one", "two", "three"] {
@@ -322,4 +328,166 @@ async fn a_container_id_that_is_not_one_never_becomes_a_path() {
         err.message(),
         Some("demo-log: \"../../x\" is not a container ID")
     );
+}
+
+/// Issue 31, point 8: two demo-volumes on one STATE would each rewrite
+/// `volumes.json` from their own table and lose what the other acknowledged.
+/// The second is refused, naming STATE; once the first is gone, a new one
+/// starts and has the first one's volumes.
+#[tokio::test]
+async fn a_second_demo_volume_on_one_state_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (serving, volumes) = serve_volumes(dir.path());
+    volumes.create("v1", None).await.unwrap();
+
+    let err = demo_volume(&state).unwrap_err();
+    let canonical = std::fs::canonicalize(&state).unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "another demo-volume holds the state directory {} (lock file {}); stop it, or give this one another STATE",
+            canonical.display(),
+            canonical.join("demo-volume.lock").display()
+        )
+    );
+    assert!(matches!(err, plugin_demo::DemoError::StateLocked { .. }));
+    // The first one is untouched and still serves.
+    assert_eq!(volumes.list().await.unwrap().len(), 1);
+
+    serving.shutdown().await;
+    let (_serving, volumes) = serve_volumes(dir.path());
+    assert_eq!(volumes.list().await.unwrap()[0].name, "v1");
+}
+
+/// demo-volume serving in a new temp dir, its state in `DIR/state`.
+fn fresh_volumes() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Serving,
+    VolumeDriverClient,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (serving, volumes) = serve_volumes(dir.path());
+    let state = dir.path().join("state");
+    (dir, state, serving, volumes)
+}
+
+/// Issue 31, point 10: a link planted at `volumes.json.tmp` is never written
+/// through: the file it points at, outside STATE, is untouched by a Create.
+#[tokio::test]
+async fn a_link_planted_at_the_temporary_table_is_not_written_through() {
+    let (dir, state, _serving, volumes) = fresh_volumes();
+    let outside = dir.path().join("outside");
+    std::fs::write(&outside, "precious").unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("volumes.json.tmp")).unwrap();
+
+    volumes.create("v1", None).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+    assert!(
+        !std::fs::symlink_metadata(state.join("volumes.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(volumes.list().await.unwrap()[0].name, "v1");
+}
+
+/// Issue 31, point 10: a link planted at `volumes/NAME` is refused by Create,
+/// Mount and Path, never adopted or answered as a mountpoint.
+#[tokio::test]
+async fn a_link_planted_at_a_volumes_path_is_refused_never_a_mountpoint() {
+    let (dir, state, _serving, volumes) = fresh_volumes();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let planted = std::fs::canonicalize(&state).unwrap().join("volumes/v1");
+    std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+    let refused = format!(
+        "demo-volume: refusing {}: it is a symbolic link or not a directory",
+        planted.display()
+    );
+
+    let err = volumes.create("v1", None).await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    assert_eq!(volumes.list().await.unwrap().len(), 0);
+
+    // A volume made, then its directory replaced by a link: Mount and Path
+    // refuse it.
+    volumes.create("v2", None).await.unwrap();
+    let v2 = planted.with_file_name("v2");
+    std::fs::remove_dir(&v2).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &v2).unwrap();
+    let refused = refused.replace("volumes/v1", "volumes/v2");
+    let err = volumes.mount("v2", "c1").await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    let err = volumes.path("v2").await.unwrap_err();
+    assert_eq!(err.message(), Some(refused.as_str()));
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
+}
+
+/// Issue 31, point 12: whoever can call StartLogging could feed its FIFO
+/// without limit. What is kept is rotated as Docker's `json-file` rotates
+/// (`max-size`, `max-file` from the container's log options): more than
+/// `max-size` × `max-file` written, the files stay within the bound and the
+/// newest entries are the ones kept, in order.
+#[tokio::test]
+async fn the_log_driver_rotates_within_max_size_and_max_file_keeping_the_newest() {
+    use tokio::io::AsyncWriteExt;
+
+    const MAX_SIZE: u64 = 64 * 1024;
+    const ENTRIES: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_serving, client) = serve(demo_log(&state).unwrap(), dir.path());
+    let logs = LogDriverClient::from(client);
+    let path = dir.path().join("c1.fifo");
+    let info = Info {
+        container_id: "c1".to_owned(),
+        config: [("max-size", "64k"), ("max-file", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ..Info::default()
+    };
+    let mut writer = start_logging(&logs, &path, info).await;
+    let line = |i: usize| format!("{i:05} {}", "x".repeat(250));
+    let follower = lines(&logs, "c1", 0, true).await;
+    let writing = tokio::spawn(async move {
+        let mut written = 0usize;
+        for i in 0..ENTRIES {
+            let frame = logdriver::frame(&entry(&line(i)));
+            written += frame.len();
+            writer.write_all(&frame).await.unwrap();
+        }
+        writer.flush().await.unwrap();
+        (writer, written)
+    });
+    // Every entry has been kept once the follower has seen the last.
+    let followed: Vec<String> = follower.take(ENTRIES).collect().await;
+    assert_eq!(
+        followed.last().unwrap(),
+        &format!("{}\n", line(ENTRIES - 1))
+    );
+    let (writer, written) = writing.await.unwrap();
+    assert!(written as u64 > 3 * MAX_SIZE, "{written} bytes written");
+    logs.stop_logging(path.to_str().unwrap()).await.unwrap();
+    drop(writer);
+
+    let logs_dir = state.join("logs");
+    assert_eq!(tree(&logs_dir), ["c1.frames", "c1.frames.1", "c1.frames.2"]);
+    for file in tree(&logs_dir) {
+        let len = std::fs::metadata(logs_dir.join(&file)).unwrap().len();
+        assert!(len <= MAX_SIZE, "{file} is {len} bytes");
+    }
+    // The newest are kept, oldest first, with no gap.
+    let all: Vec<String> = lines(&logs, "c1", -1, false).await.collect().await;
+    assert!(all.len() < ENTRIES && all.len() > 2 * (MAX_SIZE as usize / 300));
+    let first = ENTRIES - all.len();
+    let expected: Vec<String> = (first..ENTRIES).map(|i| format!("{}\n", line(i))).collect();
+    assert_eq!(all, expected);
+    // A tail across the rotated files.
+    let tail: Vec<String> = lines(&logs, "c1", 500, false).await.collect().await;
+    assert_eq!(tail, expected[expected.len() - 500..]);
+    let last: Vec<String> = lines(&logs, "c1", 1, false).await.collect().await;
+    assert_eq!(last, [format!("{}\n", line(ENTRIES - 1))]);
 }
