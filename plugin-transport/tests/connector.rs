@@ -14,7 +14,9 @@ use http::Request;
 use http_body_util::Full;
 use plugin_spec::{Address, PluginSpec};
 use plugin_transport::{ConnectionInfo, Target, Transport, TransportConfig, TransportError};
-use support::{Seen, call, certs, echo};
+#[cfg(feature = "tls")]
+use support::certs;
+use support::{Seen, call, echo};
 use tower::ServiceExt;
 
 /// A spec whose address nothing listens on: only a connector can reach it.
@@ -186,6 +188,7 @@ async fn a_connector_that_never_answers_is_bounded_by_the_connect_timeout() {
     assert!(err.is_connect() && err.is_timeout());
 }
 
+#[cfg(feature = "tls")]
 /// A TLS plugin whose descriptor says `https://plugin.test:PORT` (a name that
 /// does not resolve) and trusts `ca`, and the port it really listens on.
 async fn tls_plugin(ca: &certs::Ca) -> (support::Server, u16) {
@@ -207,6 +210,7 @@ async fn tls_plugin(ca: &certs::Ca) -> (support::Server, u16) {
     (server, port)
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn an_https_plugin_gets_tls_over_the_connectors_stream_verified_as_its_descriptor_says() {
     let ca = certs::Ca::new("test CA");
@@ -224,6 +228,7 @@ async fn an_https_plugin_gets_tls_over_the_connectors_stream_verified_as_its_des
     );
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn an_https_plugin_behind_a_connector_is_never_spoken_to_in_plain_http() {
     // The connector reaches a plain HTTP server: the handshake fails, as it
