@@ -24,8 +24,8 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::json::key_matches;
 
@@ -56,20 +56,25 @@ use crate::json::key_matches;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct GoJson<T>(pub T);
 
+/// The name [`GoJson`] gives the deserializer before it reads an object, so
+/// that [`field_resets`] can tell a nested Go struct from an interface.
+const GO_STRUCT: &str = "plugin_spec::wire::GoJson";
+
 impl<'de, T: DeserializeOwned> Deserialize<'de> for GoJson<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        let value = match struct_fields::<T>() {
-            Some(fields) => {
-                go_object(value, fields)
-                    .map_err(<D::Error as serde::de::Error>::custom)?
-                    .0
-            }
-            None => value,
+        use serde::de::Error as _;
+        let Some(fields) = struct_fields::<T>() else {
+            return T::deserialize(deserializer).map(GoJson);
         };
-        T::deserialize(value)
+        let shape = deserializer.deserialize_newtype_struct(GO_STRUCT, ShapeVisitor)?;
+        let text = match shape {
+            Shape::Object(entries) => go_object::<T>(entries, fields).0,
+            Shape::Null => "{}".to_owned(),
+            Shape::Other(found) => return Err(D::Error::custom(NotAnObject(found))),
+        };
+        serde_json::from_str(&text)
             .map(GoJson)
-            .map_err(<D::Error as serde::de::Error>::custom)
+            .map_err(|e| D::Error::custom(without_position(e)))
     }
 }
 
@@ -102,14 +107,16 @@ pub fn from_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
     }
     let decoded = match struct_fields::<T>() {
         None => serde_json::from_slice(body),
-        Some(fields) => match serde_json::from_slice::<Value>(body) {
+        Some(fields) => match serde_json::from_slice::<Shape>(body) {
             Err(e) => Err(e),
-            Ok(value) => match go_object(value, fields) {
-                Err(refused) => return Err(BodyError::not_json(Box::new(refused))),
-                Ok((value, true)) => T::deserialize(value),
+            Ok(Shape::Other(found)) => return Err(BodyError::not_json(Box::new(NotAnObject(found)))),
+            Ok(Shape::Null) => serde_json::from_str("{}"),
+            Ok(Shape::Object(entries)) => match go_object::<T>(entries, fields) {
+                // Positions in the rewritten text would mislead.
+                (text, true) => serde_json::from_str(&text).map_err(without_position),
                 // Nothing renamed: from the bytes, so that an error keeps
                 // its line and column.
-                Ok((_, false)) => serde_json::from_slice(body),
+                (_, false) => serde_json::from_slice(body),
             },
         },
     };
@@ -166,43 +173,146 @@ impl std::error::Error for BodyError {
     }
 }
 
-/// `value` as Go would present it to a struct whose JSON field names are
-/// `fields`: keys renamed to the field they select (an exact match first,
-/// else Go's case-insensitive one; later keys win), `null` values dropped,
-/// other keys kept as they are; a top-level `null` as `{}`. The flag says
-/// whether anything changed. Anything but an object or `null` is refused.
-fn go_object(value: Value, fields: &[&str]) -> Result<(Value, bool), NotAnObject> {
-    let object = match value {
-        Value::Object(object) => object,
-        Value::Null => return Ok((Value::Object(Map::new()), true)),
-        Value::Array(_) => return Err(NotAnObject("an array")),
-        Value::Bool(_) => return Err(NotAnObject("a boolean")),
-        Value::Number(_) => return Err(NotAnObject("a number")),
-        Value::String(_) => return Err(NotAnObject("a string")),
-    };
-    let selects = |key: &str| -> Option<&str> {
-        if fields.contains(&key) {
-            return None;
-        }
-        fields.iter().copied().find(|f| key_matches(key, f))
-    };
-    let unchanged = object
-        .iter()
-        .all(|(key, v)| !v.is_null() && selects(key).is_none());
-    if unchanged {
-        return Ok((Value::Object(object), false));
+/// What a Go struct was handed: an object's entries in document order (with
+/// any duplicates), `null`, or something else (named for the error).
+enum Shape {
+    Object(Vec<(String, Box<RawValue>)>),
+    Null,
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor)
     }
-    let mut out = Map::with_capacity(object.len());
-    for (key, v) in object {
-        if v.is_null() {
-            continue;
-        }
-        match selects(&key) {
-            Some(field) => out.insert(field.to_owned(), v),
-            None => out.insert(key, v),
-        };
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
     }
-    Ok((Value::Object(out), true))
+
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Shape, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+            entries.push(entry);
+        }
+        Ok(Shape::Object(entries))
+    }
+
+    fn visit_unit<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Shape, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Shape::Other("an array"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other("a boolean"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Other("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other("a number"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::Other("a string"))
+    }
+}
+
+/// An object's `entries` as Go decodes them into a struct `T` whose JSON
+/// field names are `fields`, written back as one JSON object for `T`'s
+/// derived decoder: each key in document order selects a field (an exact
+/// match first, else Go's case-insensitive one) and its value replaces the
+/// field's, so the last key to select a field wins, whatever its case.
+/// `null` leaves a field as it was, except where Go would set it to nil
+/// (pointers, maps, slices, interfaces: see [`field_resets`]). Other keys
+/// are kept as they are (the last of exact duplicates) and `null`s among
+/// them dropped. The flag says whether the object differs from `entries` as
+/// written.
+fn go_object<T: DeserializeOwned>(
+    entries: Vec<(String, Box<RawValue>)>,
+    fields: &'static [&'static str],
+) -> (String, bool) {
+    let mut slots: Vec<Option<Box<RawValue>>> = vec![None; fields.len()];
+    let mut others: Vec<(String, Box<RawValue>)> = Vec::new();
+    let mut changed = false;
+    for (key, value) in entries {
+        let null = value.get() == "null";
+        let exact = fields.iter().position(|f| *f == key);
+        let field = exact.or_else(|| fields.iter().position(|f| key_matches(&key, f)));
+        match field {
+            Some(i) => {
+                let slot = &mut slots[i];
+                changed |= exact.is_none() || null || slot.is_some();
+                if !null {
+                    *slot = Some(value);
+                } else if slot.is_some() && field_resets::<T>(fields[i]) {
+                    *slot = None;
+                }
+            }
+            None if null => changed = true,
+            None => match others.iter_mut().find(|(k, _)| *k == key) {
+                Some(other) => {
+                    changed = true;
+                    other.1 = value;
+                }
+                None => others.push((key, value)),
+            },
+        }
+    }
+    let mut text = String::from("{");
+    let named = fields.iter().zip(slots).filter_map(|(f, v)| Some(((*f).to_owned(), v?)));
+    for (key, value) in named.chain(others) {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        // A string always serializes.
+        text.push_str(&serde_json::to_string(&key).unwrap_or_default());
+        text.push(':');
+        text.push_str(value.get());
+    }
+    text.push('}');
+    (text, changed)
+}
+
+/// `error` without the line and column it has in text we wrote.
+fn without_position(error: serde_json::Error) -> serde_json::Error {
+    let text = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&suffix) {
+        Some(reason) => serde::de::Error::custom(reason),
+        None => error,
+    }
 }
 
 /// Something other than an object where a struct was expected.
@@ -235,6 +345,188 @@ fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
     let mut fields = None;
     let _ = T::deserialize(FieldNames(&mut fields, PhantomData));
     fields
+}
+
+/// Whether Go sets `T`'s field `field` to its zero value on `null` (a pointer,
+/// map, slice or interface: here an `Option`, a map, a sequence, bytes or an
+/// any-typed value), rather than leaving it as it was (a string, number,
+/// boolean or nested struct). Learned by offering the field's decoder a
+/// value and seeing what it asks for.
+fn field_resets<T: DeserializeOwned>(field: &'static str) -> bool {
+    let mut resets = None;
+    let _ = T::deserialize(OneField {
+        field,
+        resets: &mut resets,
+    });
+    resets.unwrap_or(false)
+}
+
+/// A deserializer of a struct with one entry, `field`, whose value is a
+/// [`NullProbe`].
+struct OneField<'a> {
+    field: &'static str,
+    resets: &'a mut Option<bool>,
+}
+
+impl<'de> serde::Deserializer<'de> for OneField<'_> {
+    type Error = NotAStruct;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(NotAStruct)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(OneEntry {
+            field: Some(self.field),
+            resets: self.resets,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+        identifier ignored_any
+    }
+}
+
+struct OneEntry<'a> {
+    field: Option<&'static str>,
+    resets: &'a mut Option<bool>,
+}
+
+impl<'de> MapAccess<'de> for OneEntry<'_> {
+    type Error = NotAStruct;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        match self.field.take() {
+            Some(field) => seed
+                .deserialize(serde::de::value::BorrowedStrDeserializer::new(field))
+                .map(Some),
+            None => Err(NotAStruct),
+        }
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        seed.deserialize(NullProbe(self.resets))
+    }
+}
+
+/// `deserialize_*` methods of [`NullProbe`] for kinds whose field Go leaves
+/// as it was on `null`.
+macro_rules! keeps {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+                self.found(false)
+            }
+        )*
+    };
+}
+
+/// A field's value that records what the field's decoder asks for.
+struct NullProbe<'a>(&'a mut Option<bool>);
+
+impl NullProbe<'_> {
+    fn found<T>(self, resets: bool) -> Result<T, NotAStruct> {
+        *self.0 = Some(resets);
+        Err(NotAStruct)
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
+    type Error = NotAStruct;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        self.found(true)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        if name == GO_STRUCT {
+            return self.found(false);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    keeps! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_unit deserialize_identifier deserialize_ignored_any
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.found(false)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Self::Error> {
+        self.found(false)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.found(false)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.found(false)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.found(false)
+    }
 }
 
 /// A deserializer that only learns which fields a struct has.
@@ -334,6 +626,7 @@ impl<'de> serde::Deserializer<'de> for NoArguments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Create {
@@ -343,22 +636,69 @@ mod tests {
         opts: Option<Value>,
     }
 
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Mount {
+        #[serde(rename = "Name", default)]
+        name: String,
+        #[serde(rename = "ID", default)]
+        id: Option<String>,
+        #[serde(rename = "Opts", default)]
+        opts: Option<Value>,
+        #[serde(rename = "Inner", default)]
+        inner: GoJson<Inner>,
+    }
+
+    #[derive(Debug, PartialEq, Default, serde::Deserialize)]
+    struct Inner {
+        #[serde(rename = "Name", default)]
+        name: String,
+    }
+
+    fn mount(body: &str) -> Mount {
+        let from_body = from_body::<Mount>(body.as_bytes()).unwrap();
+        let GoJson(nested) = serde_json::from_str::<GoJson<Mount>>(body).unwrap();
+        assert_eq!(from_body, nested, "{body}");
+        from_body
+    }
+
     #[test]
-    fn keys_are_renamed_as_go_matches_them_and_nulls_dropped() {
-        let value = serde_json::json!({"name": "x", "OPTS": {"k": "v"}, "Unknown": 1, "ID": null});
-        assert_eq!(
-            go_object(value, &["Name", "Opts", "ID"]).unwrap(),
-            (
-                serde_json::json!({"Name": "x", "Opts": {"k": "v"}, "Unknown": 1}),
-                true
-            )
-        );
-        let exact = serde_json::json!({"Name": "x"});
-        assert_eq!(go_object(exact.clone(), &["Name"]).unwrap(), (exact, false));
-        assert_eq!(
-            go_object(Value::Null, &["Name"]).unwrap(),
-            (serde_json::json!({}), true)
-        );
+    fn keys_are_matched_as_go_matches_them_and_nulls_dropped() {
+        let m = mount(r#"{"name": "x", "OPTS": {"k": "v"}, "Unknown": 1, "id": null}"#);
+        assert_eq!(m.name, "x");
+        assert_eq!(m.opts, Some(serde_json::json!({"k": "v"})));
+        assert_eq!(m.id, None);
+        assert_eq!(mount("null"), mount("{}"));
+    }
+
+    #[test]
+    fn the_last_key_to_select_a_field_wins_whatever_its_case() {
+        // Go's answers (interop/fixtures/go-duplicate-keys.json has more).
+        assert_eq!(mount(r#"{"Name":"a","NAME":"b"}"#).name, "b");
+        assert_eq!(mount(r#"{"NAME":"b","Name":"a"}"#).name, "a");
+        assert_eq!(mount(r#"{"Name":"a","Name":"b"}"#).name, "b");
+        assert_eq!(mount(r#"{"name":"a","Name":"b","nAME":"c"}"#).name, "c");
+        // Nested objects keep their own order.
+        let m = mount(r#"{"Inner":{"Name":"a","name":"b"},"inner":{"NAME":"c","Name":"d"}}"#);
+        assert_eq!(m.inner.0.name, "d");
+        // Go folds the Kelvin sign with k and the long s with s.
+        #[derive(Debug, serde::Deserialize)]
+        struct Ks {
+            #[serde(rename = "Ks", default)]
+            ks: String,
+        }
+        let ks = from_body::<Ks>("{\"Ks\":\"a\",\"\u{212a}\u{17f}\":\"b\"}".as_bytes()).unwrap();
+        assert_eq!(ks.ks, "b");
+    }
+
+    #[test]
+    fn null_after_a_value_keeps_a_string_and_clears_a_pointer_or_interface() {
+        let m = mount(r#"{"Name":"a","name":null,"ID":"i","id":null,"Opts":{},"OPTS":null}"#);
+        assert_eq!(m.name, "a");
+        assert_eq!(m.id, None);
+        assert_eq!(m.opts, None);
+        // A nested struct is kept, as Go keeps a struct field.
+        let m = mount(r#"{"Inner":{"Name":"a"},"inner":null}"#);
+        assert_eq!(m.inner.0.name, "a");
     }
 
     #[test]
