@@ -255,7 +255,9 @@ impl<'de> Visitor<'de> for ShapeVisitor {
 /// match first, else Go's case-insensitive one) and its value replaces the
 /// field's, so the last key to select a field wins, whatever its case.
 /// `null` leaves a field as it was, except where Go would set it to nil
-/// (pointers, maps, slices, interfaces: see [`field_resets`]). Other keys
+/// (pointers, maps, slices, interfaces); an object selecting a struct or map
+/// field that already holds one is decoded into it, as Go does, so the two
+/// objects' entries are merged in order (see [`field_kind`]). Other keys
 /// are kept as they are (the last of exact duplicates) and `null`s among
 /// them dropped. The flag says whether the object differs from `entries` as
 /// written.
@@ -274,10 +276,19 @@ fn go_object<T: DeserializeOwned>(
             Some(i) => {
                 let slot = &mut slots[i];
                 changed |= exact.is_none() || null || slot.is_some();
-                if !null {
-                    *slot = Some(value);
-                } else if slot.is_some() && field_resets::<T>(fields[i]) {
-                    *slot = None;
+                match slot.take() {
+                    None if null => {}
+                    None => *slot = Some(value),
+                    Some(previous) => {
+                        let kind = field_kind::<T>(fields[i]);
+                        *slot = if null {
+                            (!kind.resets).then_some(previous)
+                        } else if kind.merges {
+                            Some(merged(previous, value))
+                        } else {
+                            Some(value)
+                        };
+                    }
                 }
             }
             None if null => changed = true,
@@ -303,6 +314,26 @@ fn go_object<T: DeserializeOwned>(
     }
     text.push('}');
     (text, changed)
+}
+
+/// The entries of object `first` followed by those of object `second`, as
+/// one object: what decoding `second` into `first`'s value gives. Anything
+/// but two objects is `second`.
+fn merged(first: Box<RawValue>, second: Box<RawValue>) -> Box<RawValue> {
+    let inner = |raw: &RawValue| -> Option<String> {
+        let text = raw.get().trim();
+        let body = text.strip_prefix('{')?.strip_suffix('}')?.trim();
+        Some(body.to_owned())
+    };
+    let (Some(a), Some(b)) = (inner(&first), inner(&second)) else {
+        return second;
+    };
+    let joined = match (a.is_empty(), b.is_empty()) {
+        (true, _) => format!("{{{b}}}"),
+        (_, true) => format!("{{{a}}}"),
+        _ => format!("{{{a},{b}}}"),
+    };
+    RawValue::from_string(joined).unwrap_or(second)
 }
 
 /// `error` without the line and column it has in text we wrote.
@@ -347,25 +378,34 @@ fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
     fields
 }
 
-/// Whether Go sets `T`'s field `field` to its zero value on `null` (a pointer,
-/// map, slice or interface: here an `Option`, a map, a sequence, bytes or an
-/// any-typed value), rather than leaving it as it was (a string, number,
-/// boolean or nested struct). Learned by offering the field's decoder a
-/// value and seeing what it asks for.
-fn field_resets<T: DeserializeOwned>(field: &'static str) -> bool {
-    let mut resets = None;
+/// How Go treats a field of a kind: whether `null` sets it to its zero value
+/// (a pointer, map, slice or interface: here an `Option`, a map, a sequence,
+/// bytes or an any-typed value) rather than leaving it as it was (a string,
+/// number, boolean or struct), and whether an object is decoded into the
+/// value it already holds (a struct or a map, or a pointer to one) rather
+/// than replacing it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Kind {
+    resets: bool,
+    merges: bool,
+}
+
+/// The [`Kind`] of `T`'s field `field`, learned by offering the field's
+/// decoder a value and seeing what it asks for.
+fn field_kind<T: DeserializeOwned>(field: &'static str) -> Kind {
+    let mut kind = None;
     let _ = T::deserialize(OneField {
         field,
-        resets: &mut resets,
+        kind: &mut kind,
     });
-    resets.unwrap_or(false)
+    kind.unwrap_or_default()
 }
 
 /// A deserializer of a struct with one entry, `field`, whose value is a
 /// [`NullProbe`].
 struct OneField<'a> {
     field: &'static str,
-    resets: &'a mut Option<bool>,
+    kind: &'a mut Option<Kind>,
 }
 
 impl<'de> serde::Deserializer<'de> for OneField<'_> {
@@ -383,7 +423,7 @@ impl<'de> serde::Deserializer<'de> for OneField<'_> {
     ) -> Result<V::Value, Self::Error> {
         visitor.visit_map(OneEntry {
             field: Some(self.field),
-            resets: self.resets,
+            kind: self.kind,
         })
     }
 
@@ -396,7 +436,7 @@ impl<'de> serde::Deserializer<'de> for OneField<'_> {
 
 struct OneEntry<'a> {
     field: Option<&'static str>,
-    resets: &'a mut Option<bool>,
+    kind: &'a mut Option<Kind>,
 }
 
 impl<'de> MapAccess<'de> for OneEntry<'_> {
@@ -418,7 +458,7 @@ impl<'de> MapAccess<'de> for OneEntry<'_> {
         &mut self,
         seed: V,
     ) -> Result<V::Value, Self::Error> {
-        seed.deserialize(NullProbe(self.resets))
+        seed.deserialize(NullProbe(self.kind))
     }
 }
 
@@ -428,18 +468,18 @@ macro_rules! keeps {
     ($($method:ident)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-                self.found(false)
+                self.found(false, false)
             }
         )*
     };
 }
 
 /// A field's value that records what the field's decoder asks for.
-struct NullProbe<'a>(&'a mut Option<bool>);
+struct NullProbe<'a>(&'a mut Option<Kind>);
 
 impl NullProbe<'_> {
-    fn found<T>(self, resets: bool) -> Result<T, NotAStruct> {
-        *self.0 = Some(resets);
+    fn found<T>(self, resets: bool, merges: bool) -> Result<T, NotAStruct> {
+        *self.0 = Some(Kind { resets, merges });
         Err(NotAStruct)
     }
 }
@@ -448,27 +488,30 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
     type Error = NotAStruct;
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+        self.found(true, false)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        // A pointer: nil on null, and decoded into as what it points to is.
+        let _ = visitor.visit_some(NullProbe(&mut *self.0));
+        let merges = self.0.is_some_and(|k| k.merges);
+        self.found(true, merges)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+        self.found(true, false)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+        self.found(true, true)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+        self.found(true, false)
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        self.found(true)
+        self.found(true, false)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -477,7 +520,7 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         if name == GO_STRUCT {
-            return self.found(false);
+            return self.found(false, true);
         }
         visitor.visit_newtype_struct(self)
     }
@@ -494,11 +537,11 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
         _: &'static str,
         _: V,
     ) -> Result<V::Value, Self::Error> {
-        self.found(false)
+        self.found(false, false)
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Self::Error> {
-        self.found(false)
+        self.found(false, false)
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -507,7 +550,7 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
         _: usize,
         _: V,
     ) -> Result<V::Value, Self::Error> {
-        self.found(false)
+        self.found(false, false)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -516,7 +559,7 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
         _: &'static [&'static str],
         _: V,
     ) -> Result<V::Value, Self::Error> {
-        self.found(false)
+        self.found(false, true)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -525,7 +568,7 @@ impl<'de> serde::Deserializer<'de> for NullProbe<'_> {
         _: &'static [&'static str],
         _: V,
     ) -> Result<V::Value, Self::Error> {
-        self.found(false)
+        self.found(false, false)
     }
 }
 
