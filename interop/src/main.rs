@@ -66,7 +66,7 @@ enum Command {
 /// Where the programs under test are.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Programs {
-    /// The directory holding the built Go programs `dockerhost` and `goplugin`.
+    /// The directory holding the built Go programs `dockerhost`, `goplugin` and `gojson`.
     #[arg(long, value_name = "DIR")]
     pub(crate) go_bin: PathBuf,
     /// The `pluginctl` binary.
@@ -81,6 +81,10 @@ impl Programs {
 
     pub(crate) fn goplugin(&self) -> PathBuf {
         self.go_bin.join("goplugin")
+    }
+
+    pub(crate) fn gojson(&self) -> PathBuf {
+        self.go_bin.join("gojson")
     }
 }
 
