@@ -6,8 +6,14 @@
 //!
 //! - an object key selects a field exactly, or else case-insensitively (with
 //!   Go's folding: `name` and `NAME` fill `Name`, `ſ` matches `s`);
+//! - keys are taken in document order, each decoding into the field it
+//!   selects: of repeated keys the last wins, whatever its case
+//!   (`{"Name":"a","NAME":"b"}` is `b`), and an object for a struct or map
+//!   field that already holds one is decoded into it (the entries merge);
 //! - a `null` value leaves the field at its zero value, and so does a
-//!   top-level `null`;
+//!   top-level `null`; after a value, `null` clears a pointer, map, slice or
+//!   interface (an `Option`, a map, a sequence, bytes, a `serde_json::Value`)
+//!   and leaves anything else;
 //! - anything but an object (or `null`) is refused for a struct: serde's
 //!   derived decoder would take `[true]` as the fields in order.
 //!
