@@ -26,6 +26,7 @@
 //! Both sides of the wire use these: plugin-server decodes requests with them,
 //! plugin-client decodes answers and error fields with them.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -115,7 +116,9 @@ pub fn from_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
         None => serde_json::from_slice(body),
         Some(fields) => match serde_json::from_slice::<Shape>(body) {
             Err(e) => Err(e),
-            Ok(Shape::Other(found)) => return Err(BodyError::not_json(Box::new(NotAnObject(found)))),
+            Ok(Shape::Other(found)) => {
+                return Err(BodyError::not_json(Box::new(NotAnObject(found))));
+            }
             Ok(Shape::Null) => serde_json::from_str("{}"),
             Ok(Shape::Object(entries)) => match go_object::<T>(entries, fields) {
                 // Positions in the rewritten text would mislead.
@@ -271,44 +274,71 @@ fn go_object<T: DeserializeOwned>(
     entries: Vec<(String, Box<RawValue>)>,
     fields: &'static [&'static str],
 ) -> (String, bool) {
-    let mut slots: Vec<Option<Box<RawValue>>> = vec![None; fields.len()];
+    /// A field: the objects to merge into its value (one value for anything
+    /// but a struct or map; only objects when more than one), and its kind
+    /// once it was needed.
+    struct Slot {
+        name: &'static str,
+        parts: Vec<Box<RawValue>>,
+        kind: Option<Kind>,
+    }
+    let mut slots: Vec<Slot> = fields
+        .iter()
+        .map(|name| Slot {
+            name,
+            parts: Vec::new(),
+            kind: None,
+        })
+        .collect();
     let mut others: Vec<(String, Box<RawValue>)> = Vec::new();
+    let mut other_index: HashMap<String, usize> = HashMap::new();
     let mut changed = false;
     for (key, value) in entries {
         let null = value.get() == "null";
-        let exact = fields.iter().position(|f| *f == key);
-        let field = exact.or_else(|| fields.iter().position(|f| key_matches(&key, f)));
-        match field {
-            Some(i) => {
-                let slot = &mut slots[i];
-                changed |= exact.is_none() || null || slot.is_some();
-                match slot.take() {
-                    None if null => {}
-                    None => *slot = Some(value),
-                    Some(previous) => {
-                        let kind = field_kind::<T>(fields[i]);
-                        *slot = if null {
-                            (!kind.resets).then_some(previous)
-                        } else if kind.merges {
-                            Some(merged(previous, value))
-                        } else {
-                            Some(value)
-                        };
-                    }
-                }
+        let exact = fields.contains(&key.as_str());
+        let slot = if exact {
+            slots.iter_mut().find(|s| s.name == key)
+        } else {
+            slots.iter_mut().find(|s| key_matches(&key, s.name))
+        };
+        let Some(slot) = slot else {
+            if null {
+                changed = true;
+            } else if let Some(other) = other_index.get(&key).and_then(|&i| others.get_mut(i)) {
+                changed = true;
+                other.1 = value;
+            } else {
+                other_index.insert(key.clone(), others.len());
+                others.push((key, value));
             }
-            None if null => changed = true,
-            None => match others.iter_mut().find(|(k, _)| *k == key) {
-                Some(other) => {
-                    changed = true;
-                    other.1 = value;
-                }
-                None => others.push((key, value)),
-            },
+            continue;
+        };
+        changed |= !exact || null || !slot.parts.is_empty();
+        if slot.parts.is_empty() {
+            if !null {
+                slot.parts.push(value);
+            }
+            continue;
+        }
+        let kind = *slot.kind.get_or_insert_with(|| field_kind::<T>(slot.name));
+        if null {
+            if kind.resets {
+                slot.parts.clear();
+            }
+        } else if kind.merges
+            && is_object(&value)
+            && slot.parts.first().is_some_and(|p| is_object(p))
+        {
+            slot.parts.push(value);
+        } else {
+            slot.parts.clear();
+            slot.parts.push(value);
         }
     }
     let mut text = String::from("{");
-    let named = fields.iter().zip(slots).filter_map(|(f, v)| Some(((*f).to_owned(), v?)));
+    let named = slots
+        .into_iter()
+        .filter_map(|slot| Some((slot.name.to_owned(), merged(slot.parts)?)));
     for (key, value) in named.chain(others) {
         if text.len() > 1 {
             text.push(',');
@@ -322,24 +352,35 @@ fn go_object<T: DeserializeOwned>(
     (text, changed)
 }
 
-/// The entries of object `first` followed by those of object `second`, as
-/// one object: what decoding `second` into `first`'s value gives. Anything
-/// but two objects is `second`.
-fn merged(first: Box<RawValue>, second: Box<RawValue>) -> Box<RawValue> {
-    let inner = |raw: &RawValue| -> Option<String> {
-        let text = raw.get().trim();
-        let body = text.strip_prefix('{')?.strip_suffix('}')?.trim();
-        Some(body.to_owned())
-    };
-    let (Some(a), Some(b)) = (inner(&first), inner(&second)) else {
-        return second;
-    };
-    let joined = match (a.is_empty(), b.is_empty()) {
-        (true, _) => format!("{{{b}}}"),
-        (_, true) => format!("{{{a}}}"),
-        _ => format!("{{{a},{b}}}"),
-    };
-    RawValue::from_string(joined).unwrap_or(second)
+fn is_object(value: &RawValue) -> bool {
+    value.get().starts_with('{')
+}
+
+/// One object with the entries of each of `objects` in order (what decoding
+/// each into the value the one before gave does), or the one value there
+/// is; `None` for none.
+fn merged(mut objects: Vec<Box<RawValue>>) -> Option<Box<RawValue>> {
+    if objects.len() < 2 {
+        return objects.pop();
+    }
+    let mut joined = String::from("{");
+    for object in &objects {
+        let inner = object
+            .get()
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .unwrap_or_default()
+            .trim();
+        if inner.is_empty() {
+            continue;
+        }
+        if joined.len() > 1 {
+            joined.push(',');
+        }
+        joined.push_str(inner);
+    }
+    joined.push('}');
+    RawValue::from_string(joined).ok().or_else(|| objects.pop())
 }
 
 /// `error` without the line and column it has in text we wrote.
