@@ -41,6 +41,11 @@ use crate::json::key_matches;
 /// object refused. A `T` that is not a struct with named fields decodes as
 /// serde decodes it.
 ///
+/// The object is read with serde_json (from text, or from a
+/// `serde_json::Value`, whose objects have lost their order and repeated
+/// keys already): its entries are kept in document order with their values
+/// as written, so other deserializers cannot supply a Go-style struct.
+///
 /// Use it where a Go-style type sits inside other data, or in a
 /// `Deserialize` impl:
 ///
@@ -758,6 +763,13 @@ mod tests {
         assert_eq!(m.opts, Some(serde_json::json!({"k": "v"})));
         assert_eq!(m.id, None);
         assert_eq!(mount("null"), mount("{}"));
+        // From a serde_json::Value too (its map has one value per key).
+        let GoJson(from_value) =
+            GoJson::<Mount>::deserialize(serde_json::json!({"NAME": "x", "id": "i"})).unwrap();
+        assert_eq!(
+            (from_value.name.as_str(), from_value.id.as_deref()),
+            ("x", Some("i"))
+        );
     }
 
     #[test]
