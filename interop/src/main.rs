@@ -8,7 +8,9 @@
 //!   registry, client and `pluginctl` against a Go plugin written as
 //!   go-plugins-helpers writes them. One table row per case; exit 1 if any
 //!   failed. It also captures Docker's client's request bytes again and
-//!   fails a case for each wire fixture that is no longer what it sends.
+//!   fails a case for each wire fixture that is no longer what it sends, and
+//!   one if Go's answers for repeated keys (`go/gojson`) are no longer what
+//!   plugin-spec's fixture holds.
 //! - `interop record`: rewrites those fixtures from a fresh capture.
 //! - `interop bench`: our client against Docker's client, and our server
 //!   against the Go plugin, alternating contenders; medians and ratios.
@@ -48,7 +50,8 @@ enum Command {
     /// fixtures are what Docker's client sends; print the table.
     Check(Programs),
     /// Capture Docker's client's request bytes again and rewrite the wire
-    /// fixtures under each crate's `tests/fixtures/wire/`.
+    /// fixtures under each crate's `tests/fixtures/wire/`, and Go's answers
+    /// for repeated keys in plugin-spec's `tests/fixtures/go-json/`.
     Record(Programs),
     /// Benchmark our client and server against Docker's client and the Go plugin.
     Bench {
@@ -66,7 +69,7 @@ enum Command {
 /// Where the programs under test are.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Programs {
-    /// The directory holding the built Go programs `dockerhost` and `goplugin`.
+    /// The directory holding the built Go programs `dockerhost`, `goplugin` and `gojson`.
     #[arg(long, value_name = "DIR")]
     pub(crate) go_bin: PathBuf,
     /// The `pluginctl` binary.
@@ -81,6 +84,10 @@ impl Programs {
 
     pub(crate) fn goplugin(&self) -> PathBuf {
         self.go_bin.join("goplugin")
+    }
+
+    pub(crate) fn gojson(&self) -> PathBuf {
+        self.go_bin.join("gojson")
     }
 }
 

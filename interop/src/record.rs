@@ -2,9 +2,15 @@
 //! unix socket, captured by a recording plugin and kept under the `tests/fixtures/wire/`
 //! folder of each crate whose tests replay them.
 //!
+//! Also Go's answers for Go-style decoding: `interop/go/gojson` decodes bodies
+//! with repeated and case-folded keys with `encoding/json` and prints them
+//! with what Go decoded, kept as plugin-spec's
+//! `tests/fixtures/go-json/duplicate-keys.json`.
+//!
 //! `interop record` rewrites the fixtures; `interop check` captures again and
 //! fails a case for each fixture that differs from what Docker's client sends
-//! today, so the committed bytes cannot drift from the real client.
+//! (or Go decodes) today, so the committed bytes cannot drift from the real
+//! client.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -162,9 +168,35 @@ async fn next_request(stream: &mut UnixStream, buffer: &mut Vec<u8>) -> Option<(
     }
 }
 
+/// Where plugin-spec keeps Go's answers for repeated keys, from the root.
+const GO_JSON_FIXTURE: &str = "plugin-spec/tests/fixtures/go-json/duplicate-keys.json";
+
+/// What `gojson` prints: each body with what Go's `encoding/json` decoded.
+async fn go_json_answers(programs: &Programs) -> Result<Vec<u8>, Failure> {
+    let program = programs.gojson();
+    let output = tokio::process::Command::new(&program)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} failed ({}): {}",
+            program.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(output.stdout)
+}
+
 /// `interop record`: captures again and rewrites every fixture.
 pub(crate) async fn write(programs: &Programs) -> Result<(), Failure> {
     let root = workspace_root();
+    let answers = go_json_answers(programs).await?;
+    let path = root.join(GO_JSON_FIXTURE);
+    std::fs::write(&path, &answers).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("recorded {} ({} bytes)", path.display(), answers.len());
     let seen = capture(programs).await?;
     for capture in CAPTURES {
         let bytes = seen
@@ -192,7 +224,11 @@ pub(crate) async fn check(report: &mut Report, programs: &Programs) -> Result<()
     for capture in CAPTURES {
         for krate in capture.kept_by {
             let path = fixture_path(&root, krate, capture.file);
-            let outcome = compare(&path, seen.get(capture.method).map(Vec::as_slice));
+            let outcome = compare(
+                &path,
+                seen.get(capture.method).map(Vec::as_slice),
+                "Docker's client sends",
+            );
             report.case(
                 Direction::DockerToFixtures,
                 "unix",
@@ -201,11 +237,20 @@ pub(crate) async fn check(report: &mut Report, programs: &Programs) -> Result<()
             );
         }
     }
+    let answers = go_json_answers(programs).await?;
+    report.case(
+        Direction::GoToFixtures,
+        "-",
+        format!("{GO_JSON_FIXTURE} is what Go decodes"),
+        compare(&root.join(GO_JSON_FIXTURE), Some(&answers), "Go decodes"),
+    );
     Ok(())
 }
 
-fn compare(path: &Path, captured: Option<&[u8]>) -> Result<String, String> {
-    let captured = captured.ok_or("Docker's client sent nothing for it")?;
+/// Whether the fixture at `path` is `captured`, what the real peer `does`
+/// now.
+fn compare(path: &Path, captured: Option<&[u8]>, does: &str) -> Result<String, String> {
+    let captured = captured.ok_or("the peer gave nothing for it")?;
     let kept = std::fs::read(path).map_err(|e| {
         format!("cannot read it ({e}): run `cargo xtask interop --record` to write it")
     })?;
@@ -218,7 +263,7 @@ fn compare(path: &Path, captured: Option<&[u8]>) -> Result<String, String> {
         .position(|(a, b)| a != b)
         .map_or_else(|| "the length".to_owned(), |i| format!("line {}", i + 1));
     Err(format!(
-        "differs from what Docker's client sends now (first at {line}: {} bytes kept, {} sent): run `cargo xtask interop --record` and review the diff",
+        "differs from what {does} now (first at {line}: {} bytes kept, {} now): run `cargo xtask interop --record` and review the diff",
         kept.len(),
         captured.len()
     ))

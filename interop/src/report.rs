@@ -11,6 +11,8 @@ pub(crate) enum Direction {
     OursToGo,
     /// Docker's client against the wire fixtures our tests replay.
     DockerToFixtures,
+    /// Go's `encoding/json` against the decoding fixtures our tests replay.
+    GoToFixtures,
 }
 
 impl Direction {
@@ -19,6 +21,7 @@ impl Direction {
             Self::DockerToOurs => "docker -> ours",
             Self::OursToGo => "ours -> go",
             Self::DockerToFixtures => "docker -> fixtures",
+            Self::GoToFixtures => "go -> fixtures",
         }
     }
 }

@@ -5,8 +5,9 @@
 //! zero value when its key is missing or `null`, and decodes a top-level
 //! `null` as the zero value. Our types decode the same way: each implements
 //! `Deserialize` through plugin-spec's [`GoJson`](plugin_spec::wire::GoJson),
-//! which renames the object's keys to the field names Go would match them to
-//! and then runs the derived decoder.
+//! which takes the object's keys in document order as Go does (the last key
+//! to select a field wins, whatever its case), writes the object Go would
+//! have decoded under the exact field names, and runs the derived decoder.
 //! Encoding uses Docker's exact field names.
 
 /// Defines a struct for a Go message type: each field with its JSON name,

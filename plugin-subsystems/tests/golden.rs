@@ -611,3 +611,27 @@ fn log_driver_messages_are_the_engines() {
     assert!(old.since.is_zero() && old.until.is_zero());
     assert_eq!(old.tail, 10);
 }
+
+/// An authz plugin must read what the daemon reads: of repeated keys, Go
+/// takes the last that selects a field, whatever its case, and decodes a
+/// repeated map into the one it holds (plugin-spec's
+/// `tests/fixtures/go-json/duplicate-keys.json` has Go's answers).
+#[test]
+fn authz_requests_with_repeated_keys_decode_as_the_daemon_reads_them() {
+    let request: authz::AuthzRequest = serde_json::from_str(
+        r#"{"requesturi":"/v1.47/containers/create","RequestUri":"/v1.47/containers/json",
+            "RequestMethod":"GET","REQUESTMETHOD":"POST","requestmethod":null,
+            "RequestHeaders":{"A":"1"},"requestheaders":{"B":"2"},
+            "User":"alice","user":"bob"}"#,
+    )
+    .unwrap();
+    assert_eq!(request.request_uri, "/v1.47/containers/json");
+    assert_eq!(request.request_method, "POST");
+    assert_eq!(request.request_headers, map([("A", "1"), ("B", "2")]));
+    assert_eq!(request.user, "bob");
+    let whole: authz::AuthzRequest = plugin_spec::wire::from_body(
+        br#"{"RequestUri":"/a","requestURI":"/b","RequestUri":"/c","REQUESTURI":"/d"}"#,
+    )
+    .unwrap();
+    assert_eq!(whole.request_uri, "/d");
+}

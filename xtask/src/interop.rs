@@ -20,7 +20,7 @@ const GOPATH: &str = "/usr/share/gocode";
 const DOCKER_PLUGINS: &str = "/usr/share/gocode/src/github.com/docker/docker/pkg/plugins/client.go";
 const PACKAGES: &[&str] = &["golang-go", "golang-github-docker-docker-dev", "openssl"];
 /// The Go programs, each a directory under `interop/go/`.
-const GO_PROGRAMS: &[&str] = &["dockerhost", "goplugin"];
+const GO_PROGRAMS: &[&str] = &["dockerhost", "goplugin", "gojson"];
 
 /// `cargo xtask interop`: every interop case, both directions, and the wire
 /// fixtures; with `record`, rewrites the fixtures instead.
